@@ -1,0 +1,27 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { AppConfig } from './config/config.schema.js';
+import { ConfigModule } from './config/config.module.js';
+import { HealthModule } from './health/health.module.js';
+import { DatabaseModule } from './infra/database/database.module.js';
+import { ProblemDetailsFilter } from './infra/errors/problem-details.filter.js';
+import { LoggingModule } from './infra/logging/logging.module.js';
+import { RedisModule } from './infra/redis/redis.module.js';
+import { UsersModule } from './users/users.module.js';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  /** Where PostgreSQL answers: DATABASE_URL, or the embedded server that main started. */
+  databaseUrl: string;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, UsersModule, HealthModule],
+      providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+    };
+  }
+}

@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { passwordWeakness } from '../users/password-policy.js';
+
+/** Placeholder values that must never reach production. */
+const PLACEHOLDERS = new Set(['changeme', 'change-me', 'secret', 'password', 'example', 'todo', 'xxx']);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+        ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return Number(v);
+    });
+
+/** Durations are seconds, or a number with a unit: 900, 15m, 30d. */
+const duration = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const m = /^(\d+)(s|m|h|d)?$/.exec(v);
+      const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's'] : NaN;
+      if (!(seconds >= min && seconds <= max)) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration from ${min}s to ${max}s such as 900 or 15m, got "${v}"` });
+        return z.NEVER;
+      }
+      return seconds;
+    });
+
+const optionalUrl = (protocols: string[], what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected a ${what} URL (${protocols.join(' or ')}), got something that is not a URL` });
+        return z.NEVER;
+      }
+      if (!protocols.includes(url.protocol) || !url.hostname) {
+        ctx.addIssue({ code: 'custom', message: `expected a ${what} URL starting with ${protocols.join(' or ')}//host` });
+        return z.NEVER;
+      }
+      return v;
+    });
+
+const isLoopbackHost = (host: string) => ['localhost', '127.0.0.1', '[::1]', '::1'].includes(host);
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'expected development, production or test' }).default('development'),
+    PORT: int(3000, 0, 65535),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    ISSUER: optionalUrl(['http:', 'https:'], 'http(s)'),
+    DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'PostgreSQL'),
+    DATABASE_POOL_SIZE: int(10, 1, 200),
+    DATA_DIR: z.string().min(1).default('./data'),
+    MIGRATIONS_RUN: bool(true),
+    REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'Redis'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'expected 1 to 64 letters, digits, ":", "_" or "-"')
+      .default('lk'),
+    REDIS_COMMAND_TIMEOUT_MS: int(200, 5, 10000),
+    ACCESS_TOKEN_TTL: duration(900, 30, 86400),
+    REFRESH_TOKEN_TTL: duration(30 * 86400, 60, 365 * 86400),
+    SESSION_IDLE_TTL: duration(14 * 86400, 60, 365 * 86400),
+    ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
+    ADMIN_PASSWORD: z.string().optional(),
+    KEY_ENCRYPTION_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}=?$|^[A-Za-z0-9+/]{43}=$/, 'expected 32 random bytes in base64 or base64url (openssl rand -base64 32)')
+      .optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
+    TRUST_PROXY: bool(false),
+  })
+  .superRefine((c, ctx) => {
+    if (c.ADMIN_EMAIL && !c.ADMIN_PASSWORD) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'is required when ADMIN_EMAIL is set' });
+    } else if (c.ADMIN_PASSWORD) {
+      const weakness = passwordWeakness(c.ADMIN_PASSWORD, c.ADMIN_EMAIL);
+      if (weakness) ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: `is too weak for the first admin: ${weakness}` });
+    }
+    if (c.NODE_ENV !== 'production') return;
+    if (!c.ISSUER) {
+      ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'is required in production (the public https URL of this service)' });
+    } else {
+      const url = new URL(c.ISSUER);
+      if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
+        ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'must be an https URL in production' });
+      }
+    }
+    if (!c.KEY_ENCRYPTION_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['KEY_ENCRYPTION_KEY'], message: 'is required in production (32 random bytes, base64)' });
+    }
+    for (const key of ['ADMIN_PASSWORD', 'KEY_ENCRYPTION_KEY'] as const) {
+      if (c[key] && PLACEHOLDERS.has(c[key]!.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is a placeholder value; production needs a real secret' });
+      }
+    }
+  });
+
+export type RawConfig = z.output<typeof configSchema>;
+
+/** The validated configuration, with derived values. Injected by its class as a token. */
+export class AppConfig {
+  readonly env!: RawConfig['NODE_ENV'];
+  readonly port!: number;
+  readonly host!: string;
+  readonly issuer!: string;
+  /** Unset: the embedded PGlite server under dataDir. */
+  readonly databaseUrl?: string;
+  readonly databasePoolSize!: number;
+  readonly dataDir!: string;
+  readonly migrationsRun!: boolean;
+  /** Unset: the in-process revocation store (single instance only). */
+  readonly redisUrl?: string;
+  readonly redisKeyPrefix!: string;
+  readonly redisCommandTimeoutMs!: number;
+  readonly accessTokenTtl!: number;
+  readonly refreshTokenTtl!: number;
+  readonly sessionIdleTtl!: number;
+  readonly adminEmail?: string;
+  readonly adminPassword?: string;
+  readonly keyEncryptionKey?: string;
+  readonly logLevel!: RawConfig['LOG_LEVEL'];
+  readonly trustProxy!: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, readonly reason: string) {
+    super(`Invalid configuration: ${variable}${reason}`);
+  }
+}
+
+/** Validates the environment; throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = String(issue.path[0] ?? 'environment');
+    const value = env[variable];
+    const message = /^(is|must) /.test(issue.message) ? ` ${issue.message}` : `: ${issue.message}`;
+    const shown = value !== undefined && !/PASSWORD|KEY|SECRET/.test(variable) && !message.includes('got') ? ` (got "${value.slice(0, 80)}")` : '';
+    throw new ConfigError(variable, `${message}${shown}`);
+  }
+  const c = result.data;
+  return Object.assign(new AppConfig(), {
+    env: c.NODE_ENV,
+    port: c.PORT,
+    host: c.HOST,
+    issuer: (c.ISSUER ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: c.DATABASE_URL,
+    databasePoolSize: c.DATABASE_POOL_SIZE,
+    dataDir: c.DATA_DIR,
+    migrationsRun: c.MIGRATIONS_RUN,
+    redisUrl: c.REDIS_URL,
+    redisKeyPrefix: c.REDIS_KEY_PREFIX,
+    redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
+    accessTokenTtl: c.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: c.REFRESH_TOKEN_TTL,
+    sessionIdleTtl: c.SESSION_IDLE_TTL,
+    adminEmail: c.ADMIN_EMAIL?.toLowerCase(),
+    adminPassword: c.ADMIN_PASSWORD,
+    keyEncryptionKey: c.KEY_ENCRYPTION_KEY,
+    logLevel: c.LOG_LEVEL,
+    trustProxy: c.TRUST_PROXY,
+  } satisfies AppConfig);
+}

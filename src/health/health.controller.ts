@@ -1,0 +1,41 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import type { Redis } from 'ioredis';
+import { Public } from '../auth/public.decorator.js';
+import { REDIS } from '../infra/redis/redis.module.js';
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    @Inject(REDIS) private readonly redis: Redis | null,
+  ) {}
+
+  /** The process is up. */
+  @Public()
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** The database answers, and Redis when it is configured. */
+  @Public()
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.database.pingCheck('database', { timeout: 1000 }), () => this.redisCheck()]);
+  }
+
+  private async redisCheck() {
+    const check = this.indicators.check('redis');
+    if (!this.redis) return check.up({ store: 'in-process' });
+    try {
+      await this.redis.ping();
+      return check.up();
+    } catch (err) {
+      return check.down({ message: (err as Error).message });
+    }
+  }
+}

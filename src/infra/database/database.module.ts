@@ -1,0 +1,25 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../../config/config.schema.js';
+import { dataSourceOptions } from './data-source.js';
+
+@Module({})
+export class DatabaseModule {
+  /** Connects to `url` (a real server or the embedded one) and migrates it when MIGRATIONS_RUN is on. */
+  static forRoot(url: string): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => ({
+            ...dataSourceOptions(url, config.databasePoolSize),
+            migrationsRun: config.migrationsRun,
+            autoLoadEntities: true,
+            retryAttempts: 0,
+          }),
+        }),
+      ],
+    };
+  }
+}
