@@ -11,6 +11,6 @@ export function dataSourceOptions(url: string, poolSize: number): DataSourceOpti
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
     extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
-    logging: ['error', 'migration'],
+    logging: false,
   };
 }

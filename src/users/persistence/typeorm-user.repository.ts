@@ -46,10 +46,12 @@ export class TypeOrmUserRepository extends UserRepository {
   }
 
   async list({ q, cursor, limit }: { q?: string; cursor?: string; limit: number }): Promise<UserPage> {
-    const qb = this.users.createQueryBuilder('u').orderBy('u.created_at', 'ASC').addOrderBy('u.id', 'ASC').limit(limit + 1);
+    // Cursors carry JavaScript's millisecond time: compare at that precision, not PostgreSQL's microseconds.
+    const at = `date_trunc('milliseconds', u.created_at)`;
+    const qb = this.users.createQueryBuilder('u').orderBy(at, 'ASC').addOrderBy('u.id', 'ASC').limit(limit + 1);
     if (q) qb.andWhere(`u.email LIKE :q ESCAPE '\\'`, { q: `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
     const after = cursor ? decodeCursor(cursor) : null;
-    if (after) qb.andWhere('(u.created_at, u.id) > (:at, :id)', { at: after[0], id: after[1] });
+    if (after) qb.andWhere(`(${at}, u.id) > (:at::timestamptz, :id::uuid)`, { at: after[0], id: after[1] });
     const rows = (await qb.getMany()).map(toUser);
     const items = rows.slice(0, limit);
     return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]) : null };

@@ -1,0 +1,172 @@
+import 'reflect-metadata';
+import { type INestApplicationContext, Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Command, CommanderError } from 'commander';
+import { DataSource } from 'typeorm';
+import { ConfigModule } from './config/config.module.js';
+import { type AppConfig, ConfigError, loadConfig } from './config/config.schema.js';
+import { DatabaseModule } from './infra/database/database.module.js';
+import { dataSourceOptions } from './infra/database/data-source.js';
+import { type DatabaseEndpoint, openDatabase } from './infra/database/open-database.js';
+import { DomainError } from './infra/errors/domain-error.js';
+import type { User } from './users/user.js';
+import { UsersModule } from './users/users.module.js';
+import { UsersService } from './users/users.service.js';
+
+/** Exit codes: 0 done, 1 failed, 2 bad input (with a one-line reason). */
+class BadInput extends Error {}
+
+interface Cli {
+  config: AppConfig;
+  json: boolean;
+  database?: DatabaseEndpoint;
+  context?: INestApplicationContext;
+}
+
+function out(cli: Cli, json: object, text: string): void {
+  process.stdout.write(cli.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+}
+
+const userJson = (u: User) => ({
+  id: u.id,
+  email: u.email,
+  roles: u.roles,
+  status: u.status,
+  created_at: u.createdAt.toISOString(),
+});
+
+async function database(cli: Cli): Promise<DatabaseEndpoint> {
+  cli.database ??= await openDatabase(cli.config);
+  return cli.database;
+}
+
+/** A Nest context with the database and the given feature modules, no HTTP server. */
+async function context(cli: Cli, ...features: Type[]): Promise<INestApplicationContext> {
+  const { url } = await database(cli);
+  @Module({ imports: [ConfigModule.forRoot(cli.config), DatabaseModule.forRoot(url), ...features] })
+  class CliModule {}
+  cli.context = await NestFactory.createApplicationContext(CliModule, { logger: ['error'], abortOnError: false });
+  return cli.context;
+}
+
+async function withDataSource<T>(cli: Cli, work: (ds: DataSource) => Promise<T>): Promise<T> {
+  const { url } = await database(cli);
+  const ds = await new DataSource(dataSourceOptions(url, 2)).initialize();
+  try {
+    return await work(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+function program(cli: Cli): Command {
+  const root = new Command('latchkey')
+    .description('Latchkey operator commands')
+    .option('--json', 'print one JSON object')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook('preAction', (cmd) => {
+      cli.json = Boolean(cmd.opts().json);
+    });
+
+  root
+    .command('user:create')
+    .description('create a user')
+    .requiredOption('--email <email>', 'email address (unique, case-insensitive)')
+    .requiredOption('--password <password>', 'password (at least 12 characters, not a common one)')
+    .option('--role <role>', 'a role; repeat for several', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--json', 'print one JSON object')
+    .action(async (o: { email: string; password: string; role: string[]; json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const users = (await context(cli, UsersModule)).get(UsersService);
+      const user = await users.createUser({ email: o.email, password: o.password, roles: o.role });
+      out(cli, { user: userJson(user) }, `created user ${user.email} (${user.id})${user.roles.length ? ` with roles ${user.roles.join(', ')}` : ''}`);
+    });
+
+  root
+    .command('user:list')
+    .description('list users, oldest first')
+    .option('--q <text>', 'only emails containing this text')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { q?: string; json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const users = (await context(cli, UsersModule)).get(UsersService);
+      const all: User[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await users.list({ q: o.q, cursor, limit: 200 });
+        all.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      const lines = all.map((u) => `${u.id}  ${u.email}  ${u.status}  ${u.roles.join(',') || '-'}`);
+      out(cli, { users: all.map(userJson) }, lines.length ? lines.join('\n') : 'no users');
+    });
+
+  root
+    .command('migration:run')
+    .description('apply every pending migration')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const applied = await withDataSource(cli, (ds) => ds.runMigrations({ transaction: 'each' }));
+      out(cli, { applied: applied.map((m) => m.name) }, applied.length ? applied.map((m) => `applied ${m.name}`).join('\n') : 'no pending migrations');
+    });
+
+  root
+    .command('migration:revert')
+    .description('revert the most recent migration')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const name = await withDataSource(cli, async (ds) => {
+        const executed = await ds.query(`SELECT name FROM typeorm_migrations ORDER BY id DESC LIMIT 1`).catch(() => []);
+        await ds.undoLastMigration({ transaction: 'each' });
+        return (executed[0]?.name as string | undefined) ?? null;
+      });
+      out(cli, { reverted: name }, name ? `reverted ${name}` : 'nothing to revert');
+    });
+
+  return root;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const cli: Cli = { config, json: argv.includes('--json') };
+  try {
+    await program(cli).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof DomainError && err.status < 500) {
+      if (cli.json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`);
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof BadInput) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`failed: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await cli.context?.close();
+    await cli.database?.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`failed: ${err.message}\n`);
+    process.exit(1);
+  },
+);

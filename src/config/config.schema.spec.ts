@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from './config.schema.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults on an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', databaseUrl: undefined, redisUrl: undefined, dataDir: './data', accessTokenTtl: 900, migrationsRun: true });
+  });
+
+  it('reads durations with units', () => {
+    expect(loadConfig({ ACCESS_TOKEN_TTL: '5m', REFRESH_TOKEN_TTL: '7d' })).toMatchObject({ accessTokenTtl: 300, refreshTokenTtl: 604800 });
+  });
+
+  it('names the variable and never echoes a secret', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/^Invalid configuration: PORT: expected a whole number from 0 to 65535, got "70000"$/);
+    const err = (() => {
+      try {
+        loadConfig({ KEY_ENCRYPTION_KEY: 'hunter2-secret' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.variable).toBe('KEY_ENCRYPTION_KEY');
+    expect(err!.message).not.toContain('hunter2');
+  });
+
+  it('accepts http issuers on loopback in production, but no placeholder secrets', () => {
+    expect(loadConfig({ NODE_ENV: 'production', ISSUER: 'http://localhost:3000', KEY_ENCRYPTION_KEY: 'q'.repeat(43) }).issuer).toBe('http://localhost:3000');
+    expect(() => loadConfig({ NODE_ENV: 'production', ISSUER: 'https://id.example.com', KEY_ENCRYPTION_KEY: 'q'.repeat(43), ADMIN_EMAIL: 'a@example.com', ADMIN_PASSWORD: 'changeme' })).toThrow(/ADMIN_PASSWORD/);
+  });
+});

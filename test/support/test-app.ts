@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
+import { createApp } from '../../src/app.factory.js';
+import { type AppConfig, loadConfig } from '../../src/config/config.schema.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A Redis key prefix of this test file's own; nothing else's keys are touched. */
+export const testRedisPrefix = () => `lk-test-${process.env.LK_TEST_RUN_ID}-${randomBytes(4).toString('hex')}`;
+
+/** Deletes only the keys under `prefix`. */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  if (!process.env.REDIS_URL) return;
+  const redis = new Redis(process.env.REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A loopback port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function testConfig(databaseUrl: string, env: Record<string, string> = {}): AppConfig {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.LK_TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_KEY_PREFIX: testRedisPrefix(),
+    ISSUER: 'http://127.0.0.1:0',
+    ...env,
+  });
+}
+
+/** A real Nest app over HTTP on a loopback port, on the given database (or a fresh one). */
+export async function startTestApp(options: { database?: TestDatabase; env?: Record<string, string> } = {}): Promise<TestApp & { database: TestDatabase }> {
+  const database = options.database ?? (await createTestDatabase());
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const config = testConfig(database.url, { ISSUER: url, PORT: String(port), ...options.env });
+  const app = await createApp({ config, databaseUrl: database.url });
+  await app.listen({ port, host: '127.0.0.1' });
+  return {
+    app,
+    config,
+    url,
+    database,
+    async close() {
+      await app.close();
+      await deleteRedisKeys(config.redisKeyPrefix);
+      if (!options.database) await database.drop();
+    },
+  };
+}
