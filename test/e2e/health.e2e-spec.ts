@@ -11,7 +11,7 @@ describe('health and errors over HTTP', () => {
     expect((await fetch(`${t.url}/health/live`)).status).toBe(200);
     const ready = await fetch(`${t.url}/health/ready`);
     expect(ready.status).toBe(200);
-    const body = await ready.json();
+    const body: any = await ready.json();
     expect(body.details.database.status).toBe('up');
     expect(body.details.redis.status).toBe('up');
     expect(body.details.redis.store).toBe(process.env.REDIS_URL ? undefined : 'in-process');
@@ -41,7 +41,7 @@ describe('readiness when Redis is unreachable', () => {
   it('is not ready, and says Redis is down', async () => {
     const res = await fetch(`${t.url}/health/ready`);
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body: any = await res.json();
     expect(body.code).toBe('SERVICE_UNAVAILABLE');
     expect(body.details.redis.status).toBe('down');
     expect(body.details.database.status).toBe('up');
