@@ -8,6 +8,9 @@ import { ProblemDetailsFilter } from './infra/errors/problem-details.filter.js';
 import { LoggingModule } from './infra/logging/logging.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { UsersModule } from './users/users.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { RevocationModule } from './revocation/revocation.module.js';
+import { TokensModule } from './tokens/tokens.module.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -20,7 +23,7 @@ export class AppModule {
   static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, UsersModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, RevocationModule, UsersModule, TokensModule, AuthModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
     };
   }

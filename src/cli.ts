@@ -12,6 +12,12 @@ import { DomainError } from './infra/errors/domain-error.js';
 import type { User } from './users/user.js';
 import { UsersModule } from './users/users.module.js';
 import { UsersService } from './users/users.service.js';
+import { RedisModule } from './infra/redis/redis.module.js';
+import { RevocationModule } from './revocation/revocation.module.js';
+import type { Client } from './tokens/clients/client.js';
+import { ClientsService } from './tokens/clients/clients.service.js';
+import { KeyService } from './tokens/keys/key.service.js';
+import { TokensModule } from './tokens/tokens.module.js';
 
 /** Exit codes: 0 done, 1 failed, 2 bad input (with a one-line reason). */
 class BadInput extends Error {}
@@ -26,6 +32,18 @@ interface Cli {
 function out(cli: Cli, json: object, text: string): void {
   process.stdout.write(cli.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
 }
+
+const clientJson = (c: Client) => ({
+  client_id: c.clientId,
+  name: c.name,
+  type: c.type,
+  grant_types: c.grantTypes,
+  scopes: c.scopes,
+  status: c.status,
+  created_at: c.createdAt.toISOString(),
+});
+
+const collect = (v: string, all: string[]) => [...all, v];
 
 const userJson = (u: User) => ({
   id: u.id,
@@ -43,7 +61,7 @@ async function database(cli: Cli): Promise<DatabaseEndpoint> {
 /** A Nest context with the database and the given feature modules, no HTTP server. */
 async function context(cli: Cli, ...features: Type[]): Promise<INestApplicationContext> {
   const { url } = await database(cli);
-  @Module({ imports: [ConfigModule.forRoot(cli.config), DatabaseModule.forRoot(url), ...features] })
+  @Module({ imports: [ConfigModule.forRoot(cli.config), DatabaseModule.forRoot(url), RedisModule, RevocationModule, ...features] })
   class CliModule {}
   cli.context = await NestFactory.createApplicationContext(CliModule, { logger: ['error'], abortOnError: false });
   return cli.context;
@@ -74,7 +92,7 @@ function program(cli: Cli): Command {
     .description('create a user')
     .requiredOption('--email <email>', 'email address (unique, case-insensitive)')
     .requiredOption('--password <password>', 'password (at least 12 characters, not a common one)')
-    .option('--role <role>', 'a role; repeat for several', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--role <role>', 'a role; repeat for several', collect, [] as string[])
     .option('--json', 'print one JSON object')
     .action(async (o: { email: string; password: string; role: string[]; json?: boolean }) => {
       cli.json ||= Boolean(o.json);
@@ -100,6 +118,46 @@ function program(cli: Cli): Command {
       } while (cursor);
       const lines = all.map((u) => `${u.id}  ${u.email}  ${u.status}  ${u.roles.join(',') || '-'}`);
       out(cli, { users: all.map(userJson) }, lines.length ? lines.join('\n') : 'no users');
+    });
+
+  root
+    .command('client:create')
+    .description('register a client app; a confidential one gets a secret, printed once')
+    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--type <type>', 'confidential or public')
+    .option('--grant <grant>', 'an allowed grant (password, refresh_token, client_credentials); repeat for several', collect, [] as string[])
+    .option('--scope <scope>', 'an allowed scope; repeat for several', collect, [] as string[])
+    .option('--json', 'print one JSON object')
+    .action(async (o: { name: string; type: string; grant: string[]; scope: string[]; json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const clients = (await context(cli, TokensModule)).get(ClientsService);
+      const { client, clientSecret } = await clients.create({ name: o.name, type: o.type, grantTypes: o.grant, scopes: o.scope });
+      out(
+        cli,
+        { client: clientJson(client), ...(clientSecret ? { client_secret: clientSecret } : {}) },
+        [`created ${client.type} client "${client.name}"`, `client_id: ${client.clientId}`, ...(clientSecret ? [`client_secret: ${clientSecret}`, '(the secret is shown only this once)'] : [])].join('\n'),
+      );
+    });
+
+  root
+    .command('client:list')
+    .description('list client apps')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const clients = await (await context(cli, TokensModule)).get(ClientsService).list();
+      const lines = clients.map((c) => `${c.clientId}  ${c.type}  ${c.status}  ${c.grantTypes.join(',')}  ${c.name}`);
+      out(cli, { clients: clients.map(clientJson) }, lines.length ? lines.join('\n') : 'no clients');
+    });
+
+  root
+    .command('keys:rotate')
+    .description('make a new signing key active; tokens signed by the old one verify until they expire')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const kid = await (await context(cli, TokensModule)).get(KeyService).rotate();
+      out(cli, { kid }, `rotated: ${kid} is the active signing key`);
     });
 
   root

@@ -80,6 +80,10 @@ export const configSchema = z
     ACCESS_TOKEN_TTL: duration(900, 30, 86400),
     REFRESH_TOKEN_TTL: duration(30 * 86400, 60, 365 * 86400),
     SESSION_IDLE_TTL: duration(14 * 86400, 60, 365 * 86400),
+    ACCESS_TOKEN_AUDIENCE: z.string().min(1).max(200).optional(),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: int(10, 1, 10000),
+    LOGIN_MAX_FAILURES_PER_IP: int(100, 1, 1000000),
+    LOGIN_THROTTLE_WINDOW: duration(900, 1, 86400),
     ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
     ADMIN_PASSWORD: z.string().optional(),
     KEY_ENCRYPTION_KEY: z
@@ -133,6 +137,11 @@ export class AppConfig {
   readonly redisKeyPrefix!: string;
   readonly redisCommandTimeoutMs!: number;
   readonly accessTokenTtl!: number;
+  /** `aud` of every access token; Latchkey's own APIs require it. Defaults to the issuer. */
+  readonly accessTokenAudience!: string;
+  readonly loginMaxFailuresPerAccount!: number;
+  readonly loginMaxFailuresPerIp!: number;
+  readonly loginThrottleWindow!: number;
   readonly refreshTokenTtl!: number;
   readonly sessionIdleTtl!: number;
   readonly adminEmail?: string;
@@ -175,6 +184,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisKeyPrefix: c.REDIS_KEY_PREFIX,
     redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
     accessTokenTtl: c.ACCESS_TOKEN_TTL,
+    accessTokenAudience: c.ACCESS_TOKEN_AUDIENCE ?? (c.ISSUER ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
+    loginMaxFailuresPerAccount: c.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    loginMaxFailuresPerIp: c.LOGIN_MAX_FAILURES_PER_IP,
+    loginThrottleWindow: c.LOGIN_THROTTLE_WINDOW,
     refreshTokenTtl: c.REFRESH_TOKEN_TTL,
     sessionIdleTtl: c.SESSION_IDLE_TTL,
     adminEmail: c.ADMIN_EMAIL?.toLowerCase(),

@@ -53,6 +53,7 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     REDIS_URL: process.env.REDIS_URL,
     REDIS_KEY_PREFIX: testRedisPrefix(),
     ISSUER: 'http://127.0.0.1:0',
+    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     ...env,
   });
 }

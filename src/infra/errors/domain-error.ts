@@ -10,6 +10,8 @@ export class DomainError extends Error {
     message: string,
     /** Field-level details for validation failures. */
     readonly errors?: { field: string; message: string }[],
+    /** Response headers the error requires (WWW-Authenticate, Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = new.target.name;

@@ -1,6 +1,19 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError } from '../../tokens/oauth/oauth.error.js';
 import { DomainError } from './domain-error.js';
+
+/** RFC 6749 section 5.2 JSON for the OAuth endpoints; framework errors there are invalid_request. */
+function toOAuthError(err: unknown): OAuthError {
+  if (err instanceof OAuthError) return err;
+  const status = err instanceof HttpException ? err.getStatus() : err instanceof DomainError ? err.status : ((err as { statusCode?: number })?.statusCode ?? 500);
+  if (status === 503) return new OAuthError('temporarily_unavailable', 'the service is temporarily unavailable; retry shortly', 503, { 'retry-after': '1' });
+  if (status >= 500) return new OAuthError('server_error', 'the server could not handle the request', 500, {});
+  if (status === 413) return new OAuthError('invalid_request', 'the request body is too large');
+  if (status === 415) return new OAuthError('invalid_request', 'the request must be application/x-www-form-urlencoded');
+  if (status === 404 || status === 405) return new OAuthError('invalid_request', 'no such endpoint or method', status, {});
+  return new OAuthError('invalid_request', 'the request is malformed');
+}
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -73,6 +86,18 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
+    if (err instanceof OAuthError || request.url.startsWith('/oauth/')) {
+      const oauth = toOAuthError(err);
+      if (oauth.status >= 500) this.logger.error(err);
+      reply
+        .status(oauth.status)
+        .headers(oauth.headers)
+        .header('cache-control', 'no-store')
+        .header('pragma', 'no-cache')
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({ error: oauth.error, error_description: oauth.description });
+      return;
+    }
     const problem = toProblem(err);
     if (problem.status >= 500 && problem.status !== 503) this.logger.error(err);
     problem.instance = request.url.split('?')[0];

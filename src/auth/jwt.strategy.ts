@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy, type StrategyOptionsWithRequest } from 'passport-jwt';
+import { AppConfig } from '../config/config.schema.js';
+import { DenylistStore, RevocationStateUnavailable } from '../revocation/denylist.store.js';
+import { KeyService, SIGNING_ALG } from '../tokens/keys/key.service.js';
+import { InvalidToken, RevocationUnavailable } from './auth.errors.js';
+import type { Principal } from './principal.js';
+
+/** Tokens longer than this are refused before any parsing. */
+export const MAX_TOKEN_BYTES = 8 * 1024;
+
+const bearer = ExtractJwt.fromAuthHeaderAsBearerToken();
+
+interface Header {
+  alg?: string;
+  typ?: string;
+  kid?: string;
+}
+
+function decodeHeader(raw: string): Header | null {
+  try {
+    return JSON.parse(Buffer.from(raw.slice(0, raw.indexOf('.')), 'base64url').toString('utf8')) as Header;
+  } catch {
+    return null;
+  }
+}
+
+interface Claims {
+  sub?: unknown;
+  client_id?: unknown;
+  sid?: unknown;
+  scope?: unknown;
+  roles?: unknown;
+  jti?: unknown;
+  iat_ms?: unknown;
+  exp?: unknown;
+}
+
+/**
+ * passport-jwt with the algorithm pinned to ES256, `typ` at+jwt, `iss`, `aud` and `exp` checked, and
+ * the key found by `kid` in the in-memory key cache. A verified token is then checked against the
+ * denylist: one round trip.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    keys: KeyService,
+    config: AppConfig,
+    private readonly denylist: DenylistStore,
+  ) {
+    super(<StrategyOptionsWithRequest>(<unknown>{
+      jwtFromRequest: (req: never) => {
+        const token = bearer(req);
+        if (token && token.length > MAX_TOKEN_BYTES) throw new InvalidToken('token too large');
+        return token;
+      },
+      secretOrKeyProvider: (_req: unknown, raw: string, done: (err: unknown, key?: unknown) => void) => {
+        const header = decodeHeader(raw);
+        if (!header) return done(new InvalidToken('malformed token'));
+        if (header.alg !== SIGNING_ALG) return done(new InvalidToken('unexpected algorithm'));
+        if (typeof header.typ !== 'string' || !['at+jwt', 'application/at+jwt'].includes(header.typ.toLowerCase())) return done(new InvalidToken('not an access token (typ)'));
+        if (typeof header.kid !== 'string') return done(new InvalidToken('unknown signing key'));
+        keys.findVerificationKey(header.kid).then(
+          (key) => (key ? done(null, key) : done(new InvalidToken('unknown signing key'))),
+          (err) => done(err),
+        );
+      },
+      algorithms: [SIGNING_ALG],
+      issuer: config.issuer,
+      audience: config.accessTokenAudience,
+      ignoreExpiration: false,
+      passReqToCallback: true,
+    }));
+  }
+
+  async validate(req: { headers: { authorization?: string } }, c: Claims): Promise<Principal> {
+    if (typeof c.sub !== 'string' || typeof c.client_id !== 'string' || typeof c.jti !== 'string' || typeof c.iat_ms !== 'number' || typeof c.exp !== 'number') {
+      throw new InvalidToken('missing claims');
+    }
+    const raw = req.headers.authorization!.slice(7).trim();
+    const kid = decodeHeader(raw)!.kid!;
+    const principal: Principal = {
+      sub: c.sub,
+      clientId: c.client_id,
+      sid: typeof c.sid === 'string' ? c.sid : undefined,
+      scope: typeof c.scope === 'string' ? c.scope : '',
+      roles: Array.isArray(c.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [],
+      jti: c.jti,
+      kid,
+      iatMs: c.iat_ms,
+      exp: c.exp,
+      token: raw,
+    };
+    let revoked;
+    try {
+      revoked = await this.denylist.check({ jti: principal.jti, sid: principal.sid, sub: principal.sub, clientId: principal.clientId, kid, iatMs: principal.iatMs });
+    } catch (err) {
+      if (err instanceof RevocationStateUnavailable) throw new RevocationUnavailable();
+      throw err;
+    }
+    if (revoked) throw new InvalidToken('token revoked');
+    return principal;
+  }
+}

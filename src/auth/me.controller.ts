@@ -1,0 +1,65 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { RevocationService } from '../revocation/revocation.service.js';
+import { SessionRepository, type Session } from '../tokens/sessions/session.repository.js';
+import { UserRepository } from '../users/user.repository.js';
+import { InvalidToken, Forbidden } from './auth.errors.js';
+import { CurrentPrincipal, type Principal } from './principal.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+
+function requireUser(p: Principal): { userId: string; sid: string } {
+  if (!p.sid) throw new Forbidden('USER_TOKEN_REQUIRED', 'This endpoint needs a token issued to a user, not to a client acting for itself.');
+  return { userId: p.sub, sid: p.sid };
+}
+
+const sessionJson = (s: Session, current: string) => ({
+  sid: s.id,
+  client_id: s.clientId,
+  created_at: s.createdAt.toISOString(),
+  last_seen_at: s.lastSeenAt.toISOString(),
+  expires_at: s.expiresAt.toISOString(),
+  idle_expires_at: s.idleExpiresAt.toISOString(),
+  ip: s.ip,
+  user_agent: s.userAgent,
+  current: s.id === current,
+});
+
+/** What a signed-in user may do for themself: read their profile and sessions, end sessions. */
+@Controller()
+export class MeController {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly sessions: SessionRepository,
+    private readonly revocation: RevocationService,
+  ) {}
+
+  @Get('userinfo')
+  async userinfo(@CurrentPrincipal() p: Principal) {
+    const { userId } = requireUser(p);
+    const user = await this.users.findById(userId);
+    if (!user) throw new InvalidToken('the user no longer exists');
+    return { sub: user.id, email: user.email, roles: user.roles, status: user.status, updated_at: Math.floor(user.updatedAt.getTime() / 1000) };
+  }
+
+  @Get('me/sessions')
+  async mySessions(@CurrentPrincipal() p: Principal) {
+    const { userId, sid } = requireUser(p);
+    return { sessions: (await this.sessions.listLive(userId)).map((s) => sessionJson(s, sid)) };
+  }
+
+  @Delete('me/sessions/:sid')
+  @HttpCode(204)
+  async endMySession(@CurrentPrincipal() p: Principal, @Param('sid') target: string, @Req() req: FastifyRequest): Promise<void> {
+    const { userId } = requireUser(p);
+    const session = await this.sessions.find(target);
+    if (!session || session.userId !== userId) throw new DomainError('SESSION_NOT_FOUND', 404, 'no such session of yours');
+    await this.revocation.revokeSession(target, { actorType: 'user', actorId: userId, reason: 'ended by the user', requestId: String(req.id) }, 'session.revoked');
+  }
+
+  @Post('auth/logout')
+  @HttpCode(204)
+  async logout(@CurrentPrincipal() p: Principal, @Req() req: FastifyRequest): Promise<void> {
+    const { userId, sid } = requireUser(p);
+    await this.revocation.revokeSession(sid, { actorType: 'user', actorId: userId, reason: 'logout', requestId: String(req.id) }, 'session.logout');
+  }
+}

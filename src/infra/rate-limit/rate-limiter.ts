@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+
+/** Port: fixed-window counters for brute-force throttling. */
+export abstract class RateLimiter {
+  /** Seconds until `key` may be tried again, or 0 when it is under `limit`. */
+  abstract blockedFor(key: string, limit: number): Promise<number>;
+  /** Counts one failure against `key` in a window of `windowSeconds`. */
+  abstract recordFailure(key: string, windowSeconds: number): Promise<void>;
+}
+
+export class RedisRateLimiter extends RateLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    super();
+  }
+
+  async blockedFor(key: string, limit: number): Promise<number> {
+    const k = `${this.prefix}:rl:${key}`;
+    const [[, count], [, pttl]] = (await this.redis.multi().get(k).pttl(k).exec()) as [[null, string | null], [null, number]];
+    return Number(count ?? 0) >= limit ? Math.max(1, Math.ceil(pttl / 1000)) : 0;
+  }
+
+  async recordFailure(key: string, windowSeconds: number): Promise<void> {
+    const k = `${this.prefix}:rl:${key}`;
+    await this.redis.multi().incr(k).expire(k, windowSeconds, 'NX').exec();
+  }
+}
+
+export class MemoryRateLimiter extends RateLimiter {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  async blockedFor(key: string, limit: number): Promise<number> {
+    const w = this.windows.get(key);
+    if (!w || w.resetAt <= Date.now()) return 0;
+    return w.count >= limit ? Math.max(1, Math.ceil((w.resetAt - Date.now()) / 1000)) : 0;
+  }
+
+  async recordFailure(key: string, windowSeconds: number): Promise<void> {
+    const now = Date.now();
+    const w = this.windows.get(key);
+    if (!w || w.resetAt <= now) this.windows.set(key, { count: 1, resetAt: now + windowSeconds * 1000 });
+    else w.count++;
+    if (this.windows.size > 100_000) for (const [k, v] of this.windows) if (v.resetAt <= now) this.windows.delete(k);
+  }
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Client, ClientType, GrantType } from './client.js';
+
+export interface NewClient {
+  clientId: string;
+  name: string;
+  type: ClientType;
+  secretHash: string | null;
+  grantTypes: GrantType[];
+  scopes: string[];
+}
+
+/** Port: registered client apps. */
+export abstract class ClientRepository {
+  abstract create(client: NewClient): Promise<Client>;
+  abstract list(): Promise<Client[]>;
+  abstract findByClientId(clientId: string): Promise<Client | null>;
+  /** The only read of the secret hash, for client authentication. */
+  abstract findCredentials(clientId: string): Promise<{ client: Client; secretHash: string | null } | null>;
+}
+
+interface Row {
+  id: string;
+  client_id: string;
+  name: string;
+  type: ClientType;
+  secret_hash?: string | null;
+  grant_types: GrantType[];
+  scopes: string[];
+  status: 'active' | 'revoked';
+  tokens_valid_after: Date | null;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, client_id, name, type, grant_types, scopes, status, tokens_valid_after, created_at';
+
+const toClient = (r: Row): Client => ({
+  id: r.id,
+  clientId: r.client_id,
+  name: r.name,
+  type: r.type,
+  grantTypes: r.grant_types,
+  scopes: r.scopes,
+  status: r.status,
+  tokensValidAfter: r.tokens_valid_after ? new Date(r.tokens_valid_after) : null,
+  createdAt: new Date(r.created_at),
+});
+
+@Injectable()
+export class TypeOrmClientRepository extends ClientRepository {
+  constructor(private readonly ds: DataSource) {
+    super();
+  }
+
+  async create(c: NewClient): Promise<Client> {
+    const [row] = await this.ds.query(
+      `INSERT INTO clients (client_id, name, type, secret_hash, grant_types, scopes) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+      [c.clientId, c.name, c.type, c.secretHash, c.grantTypes, c.scopes],
+    );
+    return toClient(row);
+  }
+
+  async list(): Promise<Client[]> {
+    return ((await this.ds.query(`SELECT ${COLUMNS} FROM clients ORDER BY created_at, id`)) as Row[]).map(toClient);
+  }
+
+  async findByClientId(clientId: string): Promise<Client | null> {
+    const [row] = await this.ds.query(`SELECT ${COLUMNS} FROM clients WHERE client_id = $1`, [clientId]);
+    return row ? toClient(row) : null;
+  }
+
+  async findCredentials(clientId: string): Promise<{ client: Client; secretHash: string | null } | null> {
+    const [row] = await this.ds.query(`SELECT ${COLUMNS}, secret_hash FROM clients WHERE client_id = $1`, [clientId]);
+    return row ? { client: toClient(row), secretHash: row.secret_hash } : null;
+  }
+}

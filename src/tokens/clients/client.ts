@@ -1,0 +1,18 @@
+export type ClientType = 'confidential' | 'public';
+export const GRANT_TYPES = ['password', 'refresh_token', 'client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+/** A registered client app, as every ordinary read returns it: never with the secret hash. */
+export interface Client {
+  id: string;
+  clientId: string;
+  name: string;
+  type: ClientType;
+  grantTypes: GrantType[];
+  scopes: string[];
+  status: 'active' | 'revoked';
+  tokensValidAfter: Date | null;
+  createdAt: Date;
+}
+
+export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;

@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { constantTimeEqual, randomToken, sha256 } from '../../infra/crypto/secrets.js';
+import { DomainError } from '../../infra/errors/domain-error.js';
+import { invalidClient } from '../oauth/oauth.error.js';
+import { type Client, type ClientType, GRANT_TYPES, type GrantType, SCOPE_TOKEN } from './client.js';
+import { ClientRepository } from './client.repository.js';
+
+export class ClientsError extends DomainError {}
+
+export interface CreateClientInput {
+  name: string;
+  type: string;
+  grantTypes: string[];
+  scopes?: string[];
+}
+
+/** How the caller presented its credentials at the token endpoint. */
+export interface ClientCredentials {
+  clientId?: string;
+  clientSecret?: string;
+  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+}
+
+@Injectable()
+export class ClientsService {
+  constructor(private readonly clients: ClientRepository) {}
+
+  /** Registers a client app; a confidential one gets a secret, returned here once and stored only as a hash. */
+  async create(input: CreateClientInput): Promise<{ client: Client; clientSecret?: string }> {
+    const name = input.name?.trim();
+    if (!name || name.length > 200) throw new ClientsError('INVALID_CLIENT_NAME', 400, 'a client name of 1 to 200 characters is required');
+    if (input.type !== 'confidential' && input.type !== 'public') throw new ClientsError('INVALID_CLIENT_TYPE', 400, 'the client type must be confidential or public');
+    const grants = [...new Set(input.grantTypes)];
+    if (!grants.length) throw new ClientsError('INVALID_GRANT_TYPE', 400, `at least one grant is required (${GRANT_TYPES.join(', ')})`);
+    for (const g of grants) {
+      if (!(GRANT_TYPES as readonly string[]).includes(g)) throw new ClientsError('INVALID_GRANT_TYPE', 400, `unknown grant "${g}" (known: ${GRANT_TYPES.join(', ')})`);
+    }
+    if (input.type === 'public' && grants.includes('client_credentials')) {
+      throw new ClientsError('INVALID_GRANT_TYPE', 400, 'a public client cannot use client_credentials: it has no secret');
+    }
+    const scopes = [...new Set(input.scopes ?? [])];
+    for (const s of scopes) if (!SCOPE_TOKEN.test(s)) throw new ClientsError('INVALID_SCOPE', 400, `"${s}" is not a valid scope token`);
+    const clientSecret = input.type === 'confidential' ? randomToken(32) : undefined;
+    const client = await this.clients.create({
+      clientId: randomToken(16),
+      name,
+      type: input.type as ClientType,
+      secretHash: clientSecret ? sha256(clientSecret) : null,
+      grantTypes: grants as GrantType[],
+      scopes,
+    });
+    return { client, clientSecret };
+  }
+
+  list(): Promise<Client[]> {
+    return this.clients.list();
+  }
+
+  findByClientId(clientId: string): Promise<Client | null> {
+    return this.clients.findByClientId(clientId);
+  }
+
+  /**
+   * RFC 6749 section 2.3: a confidential client proves its secret (constant-time comparison of the
+   * hashes); a public client only names itself. Anything else is invalid_client.
+   */
+  async authenticate(creds: ClientCredentials): Promise<Client> {
+    if (!creds.clientId) throw invalidClient('client authentication is required');
+    const found = await this.clients.findCredentials(creds.clientId);
+    const expected = found?.secretHash ?? sha256(`no-such-client:${creds.clientId}`);
+    if (!found) {
+      constantTimeEqual(sha256(creds.clientSecret ?? ''), expected);
+      throw invalidClient();
+    }
+    const { client } = found;
+    if (client.type === 'confidential') {
+      if (creds.method === 'none' || !creds.clientSecret) throw invalidClient('this client must authenticate with its secret');
+      if (!constantTimeEqual(sha256(creds.clientSecret), expected)) throw invalidClient();
+    } else if (creds.clientSecret) {
+      throw invalidClient('a public client has no secret');
+    }
+    if (client.status !== 'active') throw invalidClient('the client is revoked');
+    return client;
+  }
+}
+

@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/config.schema.js';
+import { randomToken, sha256 } from '../../infra/crypto/secrets.js';
+import { RevocationService } from '../../revocation/revocation.service.js';
+import { UserRepository } from '../../users/user.repository.js';
+import { AccessTokenIssuer } from '../access-token.issuer.js';
+import { invalidGrant } from '../oauth/oauth.error.js';
+import { SessionRepository } from '../sessions/session.repository.js';
+import { requireGrant, requireParam, resolveScope, type TokenRequest, type TokenResponse } from './token-request.js';
+
+const INVALID = 'the refresh token is invalid, expired or revoked';
+
+/**
+ * RFC 6749 section 6, with rotation on every use. A refresh token that was already used revokes its
+ * whole session through RevocationService (the family: every refresh and access token of it), so a
+ * thief and the victim are both refused afterwards. Of two concurrent uses exactly one wins.
+ */
+@Injectable()
+export class RefreshTokenGrant {
+  constructor(
+    private readonly issuer: AccessTokenIssuer,
+    private readonly sessions: SessionRepository,
+    private readonly users: UserRepository,
+    private readonly revocation: RevocationService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async execute({ client, params, requestId }: TokenRequest): Promise<TokenResponse> {
+    requireGrant(client, 'refresh_token');
+    const presented = requireParam(params, 'refresh_token');
+    if (presented.length > 512) throw invalidGrant(INVALID);
+
+    const next = randomToken(32);
+    const now = Date.now();
+    const claim = await this.sessions.rotate(sha256(presented), sha256(next), new Date(now + this.config.sessionIdleTtl * 1000));
+    if (claim.kind === 'unknown') throw invalidGrant(INVALID);
+    if (claim.kind === 'reused') {
+      await this.revocation.revokeFamilyOnReuse(claim.sessionId, requestId);
+      throw invalidGrant(INVALID);
+    }
+
+    const { session } = claim;
+    if (session.clientId !== client.clientId) throw invalidGrant('the refresh token was issued to another client');
+    if (session.revokedAt || session.expiresAt.getTime() <= now || session.idleExpiresAt.getTime() <= now) throw invalidGrant(INVALID);
+    const user = await this.users.findById(session.userId);
+    if (!user || user.status !== 'active') throw invalidGrant(INVALID);
+    const cutoffs = [user.tokensValidAfter, client.tokensValidAfter].filter((d): d is Date => d !== null);
+    if (cutoffs.some((c) => session.createdAt.getTime() <= c.getTime())) throw invalidGrant(INVALID);
+
+    const scope = resolveScope(params.scope, session.scope.split(' ').filter(Boolean));
+    const { accessToken, expiresIn } = await this.issuer.issue({ sub: user.id, clientId: client.clientId, sid: session.id, scope, roles: user.roles });
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, refresh_token: next, scope };
+  }
+}

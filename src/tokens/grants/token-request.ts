@@ -1,0 +1,44 @@
+import type { Client } from '../clients/client.js';
+import { OAuthError } from '../oauth/oauth.error.js';
+
+/** A validated token request: single-valued string parameters only. */
+export interface TokenRequest {
+  params: Record<string, string>;
+  client: Client;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string;
+  /** The raw request, for the Passport local strategy. */
+  raw: unknown;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+}
+
+/**
+ * RFC 6749 section 3.3: the requested scope must be within what the client (or, on refresh, the
+ * session) was granted; no scope means all of it.
+ */
+export function resolveScope(requested: string | undefined, allowed: string[]): string {
+  if (requested === undefined) return allowed.join(' ');
+  const tokens = requested.split(' ').filter(Boolean);
+  if (requested.length > 2000 || tokens.some((t) => !allowed.includes(t))) {
+    throw new OAuthError('invalid_scope', 'the requested scope is invalid, unknown, or exceeds what was granted');
+  }
+  return [...new Set(tokens)].join(' ');
+}
+
+export function requireGrant(client: Client, grant: Client['grantTypes'][number]): void {
+  if (!client.grantTypes.includes(grant)) throw new OAuthError('unauthorized_client', `this client may not use the ${grant} grant`);
+}
+
+export function requireParam(params: Record<string, string>, name: string): string {
+  const v = params[name];
+  if (!v) throw new OAuthError('invalid_request', `the ${name} parameter is required`);
+  return v;
+}
