@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { patchSocketQueue } from './pglite-batch-queue.js';
 
 /**
  * The embedded default: PostgreSQL compiled to WASM (PGlite), served on a loopback port through
@@ -85,6 +86,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     port: options.port ?? 0,
     maxConnections: options.maxConnections,
   });
+  patchSocketQueue(server);
   await server.start();
   const port = Number(server.getServerConn().split(':').pop());
   const stateFile = join(dataDir, STATE_FILE);

@@ -1,0 +1,118 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  node: string;
+  os: string;
+  memoryGiB: number;
+}
+
+export function machineInfo(): MachineInfo {
+  const all = cpus();
+  return {
+    cpu: all[0]?.model ?? 'unknown',
+    cores: all.length,
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  };
+}
+
+/** Where the server and the load generator run: the server on core 0, the bench (load) on core 1. */
+export interface Placement {
+  /** The command prefix that pins the server, e.g. ['taskset', '-c', '0'], or [] when not pinned. */
+  serverPrefix: string[];
+  serverCores: string;
+  loadCores: string;
+  note: string;
+}
+
+const hasTaskset = () => spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Pins this process (every thread: -a) to core 1 and plans the server for core 0, when taskset
+ * exists and there are at least two cores. BENCH_NO_PIN=1 turns pinning off.
+ */
+export function placeProcesses(): Placement {
+  const cores = cpus().length;
+  if (process.env.BENCH_NO_PIN === '1') return { serverPrefix: [], serverCores: 'any', loadCores: 'any', note: 'pinning off (BENCH_NO_PIN=1)' };
+  if (platform() !== 'linux' || !hasTaskset()) return { serverPrefix: [], serverCores: 'any', loadCores: 'any', note: 'not pinned: taskset is not available' };
+  if (cores < 2) return { serverPrefix: [], serverCores: 'any', loadCores: 'any', note: 'not pinned: fewer than 2 cores' };
+  const r = spawnSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  if (r.status !== 0) return { serverPrefix: ['taskset', '-c', '0'], serverCores: '0', loadCores: 'any', note: 'server pinned to core 0; pinning the load generator failed' };
+  return { serverPrefix: ['taskset', '-c', '0'], serverCores: '0', loadCores: '1', note: 'server on core 0, load generator on core 1 (taskset)' };
+}
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU seconds a process has used (user + system, all its threads), or undefined without /proc. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy seconds of each core since boot, from /proc/stat; undefined without /proc. */
+export function coreBusySeconds(): number[] | undefined {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l));
+    return lines.map((l) => {
+      const [user, nice, system, , , irq, softirq, steal] = l.split(/\s+/).slice(1).map(Number);
+      return (user + nice + system + irq + softirq + steal) / ticksPerSecond();
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU use over a window: the server's, this process's (the load generator), and each core's. */
+export interface CpuUse {
+  /** Cores the server process kept busy on average (1.0 = one core fully). */
+  serverCores: number | null;
+  /** Cores this bench process (autocannon) kept busy. */
+  loadCores: number | null;
+  /** Busy fraction of each core; with everything else (PostgreSQL, Redis) included. */
+  perCore: number[] | null;
+  /** Cores busy on the whole machine, minus server and load generator: PostgreSQL, Redis, the rest. */
+  otherCores: number | null;
+}
+
+export function cpuMeter(serverPid: number): { stop(): CpuUse } {
+  const t0 = process.hrtime.bigint();
+  const server0 = processCpuSeconds(serverPid);
+  const self0 = process.cpuUsage();
+  const cores0 = coreBusySeconds();
+  return {
+    stop(): CpuUse {
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      const server1 = processCpuSeconds(serverPid);
+      const self = process.cpuUsage(self0);
+      const cores1 = coreBusySeconds();
+      const round = (n: number) => Math.round(n * 100) / 100;
+      const serverCores = server0 !== undefined && server1 !== undefined ? round((server1 - server0) / wall) : null;
+      const loadCores = round((self.user + self.system) / 1e6 / wall);
+      const perCore = cores0 && cores1 ? cores1.map((b, i) => round((b - cores0[i]) / wall)) : null;
+      const otherCores = perCore && serverCores !== null ? round(Math.max(0, perCore.reduce((a, b) => a + b, 0) - serverCores - loadCores)) : null;
+      return { serverCores, loadCores, perCore, otherCores };
+    },
+  };
+}
+

@@ -1,0 +1,113 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupAll, installSignalHandlers } from './lib/cleanup.js';
+import { machineInfo, placeProcesses } from './lib/machine.js';
+import { ROOT } from './lib/stack.js';
+import { formatTable } from './lib/table.js';
+import type { BenchContext, Settings } from './lib/types.js';
+import { scenarios } from './scenarios/index.js';
+
+const USAGE = `usage: npm run bench [-- [scenario...] [--duration=S] [--warmup=S] [--connections=N] [--list]]
+  scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all)
+  --duration=S      seconds measured per load run (default 10)
+  --warmup=S        seconds of warm-up before each measured run (default 2)
+  --connections=N   concurrent connections (default 16)
+  env: DATABASE_URL (a fresh lk_bench_* database on it), REDIS_URL (a fresh key prefix), BENCH_NO_PIN=1`;
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): { names: string[]; settings: Settings; list: boolean } {
+  const settings: Settings = { duration: 10, warmup: 2, connections: 16 };
+  const limits: Record<keyof Settings, [number, number]> = { duration: [1, 600], warmup: [0, 120], connections: [1, 1000] };
+  const names: string[] = [];
+  let list = false;
+  for (const arg of argv) {
+    if (arg === '--list') list = true;
+    else if (arg === '--help' || arg === '-h') throw new UsageError('');
+    else if (arg.startsWith('--')) {
+      const [key, value] = arg.slice(2).split('=', 2) as [keyof Settings, string | undefined];
+      if (!(key in limits)) throw new UsageError(`unknown option ${arg}`);
+      const n = Number(value);
+      const [min, max] = limits[key];
+      if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${key} takes a whole number from ${min} to ${max}, got "${value ?? ''}"`);
+      settings[key] = n;
+    } else if (!scenarios.some((s) => s.name === arg)) {
+      throw new UsageError(`unknown scenario "${arg}"`);
+    } else if (!names.includes(arg)) names.push(arg);
+  }
+  return { names: names.length ? names : scenarios.map((s) => s.name), settings, list };
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    if (err.message) process.stderr.write(`bench: ${err.message}\n`);
+    process.stderr.write(`${USAGE}\n`);
+    return err.message ? 2 : 0;
+  }
+  if (args.list) {
+    for (const s of scenarios) process.stdout.write(`${s.name.padEnd(14)} ${s.description}\n`);
+    return 0;
+  }
+
+  installSignalHandlers();
+  const machine = machineInfo();
+  const placement = placeProcesses();
+  const ctx: BenchContext = {
+    settings: args.settings,
+    machine,
+    placement,
+    log: (line) => process.stderr.write(`  · ${line}\n`),
+  };
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+
+  process.stdout.write(`Latchkey bench: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}\n${placement.note}\n`);
+  let failed = false;
+  for (const name of args.names) {
+    const scenario = scenarios.find((s) => s.name === name)!;
+    process.stdout.write(`\n== ${scenario.name}: ${scenario.description}\n`);
+    const date = new Date().toISOString();
+    try {
+      const result = await scenario.run(ctx);
+      process.stdout.write(`${formatTable(result.table)}\n`);
+      for (const note of result.notes ?? []) process.stdout.write(`  ${note}\n`);
+      const file = join(resultsDir, `${scenario.name}.json`);
+      const record = {
+        scenario: scenario.name,
+        date,
+        ok: result.failures.length === 0,
+        machine: { ...machine, placement: { server: placement.serverCores, load: placement.loadCores, note: placement.note } },
+        settings: { ...args.settings, ...result.settings },
+        figures: result.figures,
+        failures: result.failures,
+        notes: result.notes ?? [],
+      };
+      writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+      process.stdout.write(`  wrote ${file.slice(ROOT.length + 1)}\n`);
+      if (result.failures.length) {
+        failed = true;
+        process.stdout.write(`\n!! ${scenario.name} FAILED: the figures above are not valid\n${result.failures.map((f) => `!!   ${f}`).join('\n')}\n`);
+      }
+    } catch (err) {
+      failed = true;
+      process.stdout.write(`\n!! ${scenario.name} FAILED: ${(err as Error).stack ?? err}\n`);
+    } finally {
+      await cleanupAll();
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+main()
+  .catch((err: Error) => {
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+    return 1;
+  })
+  .then(async (code) => {
+    await cleanupAll();
+    process.exit(code);
+  });

@@ -1,0 +1,163 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { DiscoveryService, MetadataScanner, ModulesContainer } from '@nestjs/core';
+import { IS_PUBLIC } from '../../src/auth/public.decorator.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+/**
+ * The global access-token guard covers every route: the @Public() routes are exactly the allow-list
+ * below, and every other route answers 401 to a request without a token. A new route that is neither
+ * guarded nor on the list fails here.
+ */
+
+/** Every route that may be called without an access token. Add to it only on purpose. */
+const PUBLIC_ROUTES = [
+  'GET /health/live',
+  'GET /health/ready',
+  'POST /oauth/token',
+  'GET /.well-known/openid-configuration',
+  'GET /.well-known/oauth-authorization-server',
+  'GET /.well-known/jwks.json',
+].sort();
+
+interface Route {
+  method: string;
+  path: string;
+  isPublic: boolean;
+  handler: string;
+}
+
+const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
+
+function joinPath(...parts: string[]): string {
+  const joined = parts
+    .map((p) => p.replace(/^\/+|\/+$/g, ''))
+    .filter(Boolean)
+    .join('/');
+  return `/${joined}`;
+}
+
+const asList = (v: unknown): string[] => (Array.isArray(v) ? v : [v ?? '']).map(String);
+
+/** Every route of every controller Nest knows, from the decorators' metadata. */
+function nestRoutes(t: TestApp): Route[] {
+  const discovery = new DiscoveryService(t.app.get(ModulesContainer));
+  const scanner = new MetadataScanner();
+  const routes: Route[] = [];
+  for (const wrapper of discovery.getControllers()) {
+    const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
+    if (!controller || !wrapper.instance) continue;
+    const prototype = Object.getPrototypeOf(wrapper.instance) as object;
+    const classPublic = Reflect.getMetadata(IS_PUBLIC, controller) === true;
+    for (const name of scanner.getAllMethodNames(prototype)) {
+      const handler = (prototype as Record<string, unknown>)[name] as object;
+      const paths = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
+      const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+      if (paths === undefined || method === undefined) continue;
+      const handlerPublic = Reflect.getMetadata(IS_PUBLIC, handler) as boolean | undefined;
+      for (const base of asList(Reflect.getMetadata(PATH_METADATA, controller))) {
+        for (const path of asList(paths)) {
+          routes.push({
+            method: RequestMethod[method],
+            path: joinPath(base, path),
+            // As the guard reads it: getAllAndOverride, the handler before the class.
+            isPublic: (handlerPublic ?? classPublic) === true,
+            handler: `${controller.name}.${name}`,
+          });
+        }
+      }
+    }
+  }
+  return routes.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/**
+ * Every route Fastify serves, from its printed route tree: catches a route added straight on the
+ * Fastify instance, which Nest's guard would never see. HEAD routes Fastify adds for GET are left out.
+ */
+function fastifyRoutes(t: TestApp): string[] {
+  const tree = t.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false });
+  const stack: string[] = [];
+  const routes: string[] = [];
+  for (const line of tree.split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!m) throw new Error(`cannot read this line of fastify.printRoutes(): ${JSON.stringify(line)}`);
+    const depth = m[1].length / 4;
+    stack.length = depth;
+    stack.push(m[2]);
+    const methods = m[3]?.split(/,\s*/) ?? [];
+    const path = stack.join('');
+    for (const method of methods) if (!(method === 'HEAD' && methods.includes('GET'))) routes.push(`${method} ${path}`);
+  }
+  return routes.sort();
+}
+
+/** A stand-in for each path parameter, so that the route matches. */
+const fillParams = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => `dummy-${name}`).replace(/\*$/, 'dummy');
+
+describe('every route is guarded or on the public allow-list', () => {
+  let t: TestApp;
+  let routes: Route[];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    routes = nestRoutes(t);
+  });
+  afterAll(() => t?.close());
+
+  it('finds the routes (the discovery itself works)', () => {
+    expect(routes.length).toBeGreaterThan(PUBLIC_ROUTES.length);
+    expect(routes.map(key)).toEqual(expect.arrayContaining(['GET /userinfo', 'GET /health/live', 'POST /oauth/token']));
+    expect(new Set(routes.map(key)).size).toBe(routes.length);
+  });
+
+  it('serves exactly the routes the controllers declare (nothing registered around Nest)', () => {
+    expect(fastifyRoutes(t)).toEqual(routes.map(key));
+  });
+
+  it('has exactly the allow-listed @Public() routes', () => {
+    expect(
+      routes
+        .filter((r) => r.isPublic)
+        .map(key)
+        .sort(),
+    ).toEqual(PUBLIC_ROUTES);
+  });
+
+  it('answers 401 with a Bearer challenge to every other route called without a token', async () => {
+    const guarded = routes.filter((r) => !r.isPublic);
+    expect(guarded.length).toBeGreaterThan(0);
+    const results: string[] = [];
+    for (const r of guarded) {
+      const res = await fetch(`${t.url}${fillParams(r.path)}`, { method: r.method });
+      const challenge = res.headers.get('www-authenticate') ?? '';
+      const body = (await res.text()) || '{}';
+      const code = (JSON.parse(body) as { code?: string }).code;
+      results.push(`${key(r)} -> ${res.status} ${code} ${/^Bearer realm="[^"]*"$/.test(challenge) ? 'bearer-challenge' : `challenge=${JSON.stringify(challenge)}`}`);
+    }
+    expect(results).toEqual(guarded.map((r) => `${key(r)} -> 401 TOKEN_REQUIRED bearer-challenge`));
+  });
+
+  it('also answers 401 to every guarded route called with a garbage token', async () => {
+    const guarded = routes.filter((r) => !r.isPublic);
+    const results: string[] = [];
+    for (const r of guarded) {
+      const res = await fetch(`${t.url}${fillParams(r.path)}`, { method: r.method, headers: { authorization: 'Bearer not.a.token' } });
+      const challenge = res.headers.get('www-authenticate') ?? '';
+      results.push(`${key(r)} -> ${res.status} ${challenge.includes('error="invalid_token"') ? 'invalid_token' : `challenge=${JSON.stringify(challenge)}`}`);
+    }
+    expect(results).toEqual(guarded.map((r) => `${key(r)} -> 401 invalid_token`));
+  });
+
+  it('answers the public routes without a token', async () => {
+    const results: string[] = [];
+    for (const r of routes.filter((x) => x.isPublic)) {
+      const res = await fetch(`${t.url}${fillParams(r.path)}`, { method: r.method });
+      await res.arrayBuffer();
+      // POST /oauth/token without a body is an OAuth error (400), not an authentication challenge.
+      results.push(`${key(r)} -> ${res.status === 401 ? 401 : 'not 401'}`);
+    }
+    expect(results).toEqual(PUBLIC_ROUTES.map((k) => `${k} -> not 401`));
+  });
+});
