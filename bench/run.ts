@@ -1,36 +1,49 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupAll, installSignalHandlers } from './lib/cleanup.js';
-import { machineInfo, placeProcesses } from './lib/machine.js';
-import { ROOT } from './lib/stack.js';
+import { machineBusyCores, machineInfo, placeProcesses, waitForQuiet } from './lib/machine.js';
+import { printProfiles } from './lib/profile.js';
+import { ROOT, setServerDefaults } from './lib/stack.js';
 import { formatTable } from './lib/table.js';
 import type { BenchContext, Settings } from './lib/types.js';
 import { scenarios } from './scenarios/index.js';
 
-const USAGE = `usage: npm run bench [-- [scenario...] [--duration=S] [--warmup=S] [--connections=N] [--list]]
-  scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all)
+const USAGE = `usage: npm run bench [-- [scenario...] [options]]
+  scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all; --list describes them)
   --duration=S      seconds measured per load run (default 10)
   --warmup=S        seconds of warm-up before each measured run (default 2)
   --connections=N   concurrent connections (default 16)
-  env: DATABASE_URL (a fresh lk_bench_* database on it), REDIS_URL (a fresh key prefix), BENCH_NO_PIN=1`;
+  --quiet-wait=S    wait up to S seconds for other work on the machine to stop (default 20)
+  --profile         run servers with --cpu-prof and print where their CPU went
+  env: DATABASE_URL (a fresh lk_bench_* database on it, dropped after), REDIS_URL (a fresh key
+       prefix, deleted after), BENCH_NO_PIN=1 (no taskset)`;
 
 class UsageError extends Error {}
 
+const NUMERIC = {
+  duration: [1, 600],
+  warmup: [0, 120],
+  connections: [1, 1000],
+  'quiet-wait': [0, 600],
+} as const;
+
 function parseArgs(argv: string[]): { names: string[]; settings: Settings; list: boolean } {
-  const settings: Settings = { duration: 10, warmup: 2, connections: 16 };
-  const limits: Record<keyof Settings, [number, number]> = { duration: [1, 600], warmup: [0, 120], connections: [1, 1000] };
+  const settings: Settings = { duration: 10, warmup: 2, connections: 16, quietWait: 20, profile: false };
   const names: string[] = [];
   let list = false;
   for (const arg of argv) {
     if (arg === '--list') list = true;
+    else if (arg === '--profile') settings.profile = true;
     else if (arg === '--help' || arg === '-h') throw new UsageError('');
     else if (arg.startsWith('--')) {
-      const [key, value] = arg.slice(2).split('=', 2) as [keyof Settings, string | undefined];
-      if (!(key in limits)) throw new UsageError(`unknown option ${arg}`);
+      const [key, value] = arg.slice(2).split('=', 2) as [keyof typeof NUMERIC, string | undefined];
+      if (!(key in NUMERIC)) throw new UsageError(`unknown option ${arg}`);
       const n = Number(value);
-      const [min, max] = limits[key];
-      if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${key} takes a whole number from ${min} to ${max}, got "${value ?? ''}"`);
-      settings[key] = n;
+      const [min, max] = NUMERIC[key];
+      if (!value || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${key} takes a whole number from ${min} to ${max}, got "${value ?? ''}"`);
+      if (key === 'quiet-wait') settings.quietWait = n;
+      else settings[key] = n;
     } else if (!scenarios.some((s) => s.name === arg)) {
       throw new UsageError(`unknown scenario "${arg}"`);
     } else if (!names.includes(arg)) names.push(arg);
@@ -70,21 +83,35 @@ async function main(): Promise<number> {
   for (const name of args.names) {
     const scenario = scenarios.find((s) => s.name === name)!;
     process.stdout.write(`\n== ${scenario.name}: ${scenario.description}\n`);
+    const profileDir = args.settings.profile ? join(tmpdir(), 'lk-bench-profiles', `${scenario.name}-${Date.now()}`) : undefined;
+    setServerDefaults({ placement, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+    if (args.settings.quietWait) ctx.log(`waiting up to ${args.settings.quietWait}s for a quiet machine`);
+    const busyBefore = args.settings.quietWait ? await waitForQuiet(args.settings.quietWait * 1000) : await machineBusyCores(500);
+    const busyWarning =
+      busyBefore !== null && busyBefore >= 0.25
+        ? `the machine was busy before this scenario (${busyBefore} cores used by other processes): figures are low and noisy`
+        : undefined;
+    if (busyWarning) process.stdout.write(`!! ${busyWarning}\n`);
     const date = new Date().toISOString();
     try {
       const result = await scenario.run(ctx);
       process.stdout.write(`${formatTable(result.table)}\n`);
-      for (const note of result.notes ?? []) process.stdout.write(`  ${note}\n`);
+      const notes = [...(result.notes ?? []), ...(busyWarning ? [busyWarning] : [])];
+      for (const note of notes) process.stdout.write(`  ${note}\n`);
       const file = join(resultsDir, `${scenario.name}.json`);
       const record = {
         scenario: scenario.name,
         date,
         ok: result.failures.length === 0,
-        machine: { ...machine, placement: { server: placement.serverCores, load: placement.loadCores, note: placement.note } },
+        machine: {
+          ...machine,
+          placement: { server: placement.serverCores, load: placement.loadCores, note: placement.note },
+          busyCoresBefore: busyBefore,
+        },
         settings: { ...args.settings, ...result.settings },
         figures: result.figures,
         failures: result.failures,
-        notes: result.notes ?? [],
+        notes,
       };
       writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
       process.stdout.write(`  wrote ${file.slice(ROOT.length + 1)}\n`);
@@ -98,6 +125,7 @@ async function main(): Promise<number> {
     } finally {
       await cleanupAll();
     }
+    if (profileDir) printProfiles(profileDir);
   }
   return failed ? 1 : 0;
 }

@@ -116,3 +116,25 @@ export function cpuMeter(serverPid: number): { stop(): CpuUse } {
   };
 }
 
+
+/** Cores kept busy by everything on the machine over `ms` (this bench process is idle meanwhile). */
+export async function machineBusyCores(ms = 1000): Promise<number | null> {
+  const a = coreBusySeconds();
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = coreBusySeconds();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (!a || !b) return null;
+  return Math.round((b.reduce((x, y) => x + y, 0) - a.reduce((x, y) => x + y, 0)) / wall * 100) / 100;
+}
+
+/**
+ * Waits up to `maxMs` for the machine to be quiet (under `threshold` busy cores); returns the busy
+ * cores seen last. Other work on a 2-core machine (a test run, a compiler) skews every figure.
+ */
+export async function waitForQuiet(maxMs: number, threshold = 0.25): Promise<number | null> {
+  const until = Date.now() + maxMs;
+  let busy = await machineBusyCores();
+  while (busy !== null && busy >= threshold && Date.now() < until) busy = await machineBusyCores();
+  return busy;
+}

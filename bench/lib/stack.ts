@@ -123,6 +123,8 @@ export interface Server {
   port: number;
   /** The node process's pid (taskset execs into node, so it keeps the pid). */
   pid: number;
+  /** The cores it is pinned to ('0'), or 'any'. */
+  cores: string;
   /** Env of this server, for CLI runs against its database. */
   env: NodeJS.ProcessEnv;
   /** The last lines the server printed. */
@@ -132,9 +134,20 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+/** Set once by the runner: where servers run and the extra node flags (--cpu-prof with --profile). */
+const defaults: { placement: Placement; nodeArgs: string[] } = {
+  placement: { serverPrefix: [], serverCores: 'any', loadCores: 'any', note: 'not pinned' },
+  nodeArgs: [],
+};
+
+export function setServerDefaults(d: Partial<typeof defaults>): void {
+  Object.assign(defaults, d);
+}
+
 export interface ServerOptions {
   stores: Stores;
-  placement: Placement;
+  /** Default: the runner's (server on core 0). */
+  placement?: Placement;
   /** Extra environment (overrides the defaults below). */
   env?: Record<string, string>;
   /** How long to wait for /health/ready, ms. */
@@ -192,8 +205,9 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     ...options.stores.env,
     ...options.env,
   };
-  const [cmd, ...prefixArgs] = [...options.placement.serverPrefix, process.execPath];
-  const child = spawn(cmd, [...prefixArgs, 'dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const placement = options.placement ?? defaults.placement;
+  const [cmd, ...prefixArgs] = [...placement.serverPrefix, process.execPath];
+  const child = spawn(cmd, [...prefixArgs, ...defaults.nodeArgs, 'dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-20_000);
@@ -215,6 +229,7 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     url,
     port,
     pid: child.pid!,
+    cores: placement.serverCores,
     env,
     output: () => out,
     cli<T>(args: string[]): T {

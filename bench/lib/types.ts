@@ -8,12 +8,16 @@ export interface Settings {
   warmup: number;
   /** Concurrent connections of the load generator. */
   connections: number;
+  /** Seconds to wait, before each scenario, for other work on the machine to stop. */
+  quietWait: number;
+  /** Start servers with --cpu-prof and print where their CPU went. */
+  profile: boolean;
 }
 
 export interface BenchContext {
   settings: Settings;
   machine: MachineInfo;
-  /** Where the server and the load generator run (pass it to startServer). */
+  /** Where the server and the load generator run (startServer applies it). */
   placement: Placement;
   /** A progress line on stderr. */
   log(line: string): void;

@@ -32,14 +32,14 @@ function row(grant: string, f: LoadFigures, serverCores: string): Row {
 export const grants: Scenario = {
   name: 'grants',
   description: 'POST /oauth/token throughput: client_credentials and refresh_token (rotating)',
-  async run({ settings, placement, log }) {
+  async run({ settings, log }) {
     const { duration, warmup, connections } = settings;
     const stores = await provisionStores();
     try {
       log(`stores: ${stores.description}`);
-      const server = await startServer({ stores, placement });
+      const server = await startServer({ stores });
       try {
-        log(`server: ${server.url} (pid ${server.pid}, cores ${placement.serverCores})`);
+        log(`server: ${server.url} (pid ${server.pid}, cores ${server.cores})`);
         const client = createClient(server);
         const user = createUser(server);
         const headers = { 'content-type': FORM, authorization: client.authorization };
@@ -106,7 +106,7 @@ export const grants: Scenario = {
             refresh_token: { ...refresh, rotated, poolLeft: pool.length },
             passwordLoginsForSetup: { logins: logins.length, seconds: Math.round(loginSeconds * 100) / 100, perSecond: Math.round((logins.length / loginSeconds) * 10) / 10, parallel: 4 },
           },
-          table: [row('client_credentials', cc, placement.serverCores), row('refresh_token', refresh, placement.serverCores)],
+          table: [row('client_credentials', cc, server.cores), row('refresh_token', refresh, server.cores)],
           failures,
           notes: [
             `stores: ${stores.description}`,

@@ -70,7 +70,7 @@ describe('forged and bad access tokens on GET /userinfo', () => {
     };
   }
 
-  /** A token signed with the server's own active key, with the given changes to header and claims. */
+  /** A token signed with the server's own active key (or `change.key`), with the given changes to header and claims. */
   async function forge(change: { claims?: Claims; omit?: string[]; header?: Header; key?: KeyObject | Uint8Array } = {}): Promise<string> {
     const claims: Claims = { ...validClaims(), ...change.claims };
     for (const name of change.omit ?? []) delete claims[name];

@@ -47,6 +47,8 @@ describe('refresh tokens: rotation, reuse detection, races', () => {
     const widened = await tokenRequest(t, web, { grant_type: 'refresh_token', refresh_token: wider.body.refresh_token, scope: 'read write' });
     expect(widened.status).toBe(400);
     expect(widened.body.error).toBe('invalid_scope');
+    // The refused request did not use the token up.
+    expect((await refresh(web, wider.body.refresh_token)).status).toBe(200);
   });
 
   it('the stolen-token story: when a used refresh token comes back, attacker and victim are both refused', async () => {
@@ -84,11 +86,15 @@ describe('refresh tokens: rotation, reuse detection, races', () => {
     }
   });
 
-  it('refuses a refresh token presented by another client, as RFC 6749 section 6 requires', async () => {
+  it('refuses a refresh token presented by another client, as RFC 6749 section 6 requires, without using it up', async () => {
     const tokens = await login(t, web, user);
     const r = await refresh(other, tokens.refresh_token);
     expect(r.status).toBe(400);
     expect(r.body.error).toBe('invalid_grant');
+    // The rightful client can still use it: the refused request changed nothing and raised no reuse alarm.
+    const rightful = await refresh(web, tokens.refresh_token);
+    expect(rightful.status).toBe(200);
+    expect((await authGet(t, '/userinfo', rightful.body.access_token)).status).toBe(200);
   });
 
   it('refuses to refresh a locked user, or a session past its idle limit', async () => {
@@ -100,6 +106,10 @@ describe('refresh tokens: rotation, reuse detection, races', () => {
     const b = await login(t, web, user);
     const sid = JSON.parse(Buffer.from(b.access_token.split('.')[1], 'base64url').toString()).sid;
     await db.query(`UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE id = $1`, [sid]);
+    const [before] = await db.query(`SELECT idle_expires_at, last_seen_at FROM sessions WHERE id = $1`, [sid]);
     expect((await refresh(web, b.refresh_token)).body.error).toBe('invalid_grant');
+    // A refused refresh does not bring the idle session back.
+    expect(await db.query(`SELECT idle_expires_at, last_seen_at FROM sessions WHERE id = $1`, [sid])).toEqual([before]);
+    expect((await authGet(t, '/me/sessions', b.access_token)).body.sessions.map((x: { sid: string }) => x.sid)).not.toContain(sid);
   });
 });

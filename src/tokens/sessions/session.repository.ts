@@ -26,8 +26,17 @@ export interface NewSession {
 }
 
 /** The outcome of presenting a refresh token. */
+/** What a refresh is judged on, read under the token's row lock. */
+export interface RefreshCandidate {
+  session: Session;
+  tokenExpiresAt: Date;
+  userStatus: string;
+  userRoles: string[];
+  userTokensValidAfter: Date | null;
+}
+
 export type RefreshClaim =
-  | { kind: 'rotated'; session: Session }
+  | { kind: 'rotated'; session: Session; userRoles: string[] }
   | { kind: 'reused'; sessionId: string }
   | { kind: 'unknown' };
 
@@ -37,10 +46,11 @@ export abstract class SessionRepository {
   abstract create(session: NewSession, refreshHash: string, refreshExpiresAt: Date): Promise<Session>;
   /**
    * Atomically marks the refresh token used and stores its successor: of two concurrent claims of
-   * one token exactly one rotates. A token that was used before comes back as `reused`. A rotated
-   * claim returns the session as it stood before this use (so its idle limit can be judged).
+   * one token exactly one rotates. A token that was used before comes back as `reused`, with
+   * nothing changed. `check` sees the session as it stood before this use and throws to refuse the
+   * refresh; a refused refresh changes nothing (the token stays unused, the session untouched).
    */
-  abstract rotate(oldHash: string, newHash: string, idleExpiresAt: Date): Promise<RefreshClaim>;
+  abstract rotate(oldHash: string, newHash: string, idleExpiresAt: Date, check: (c: RefreshCandidate) => void): Promise<RefreshClaim>;
   abstract find(sid: string): Promise<Session | null>;
   /** Sessions that are neither revoked nor expired, newest first. */
   abstract listLive(userId: string): Promise<Session[]>;
@@ -94,23 +104,32 @@ export class TypeOrmSessionRepository extends SessionRepository {
     });
   }
 
-  rotate(oldHash: string, newHash: string, idleExpiresAt: Date): Promise<RefreshClaim> {
+  rotate(oldHash: string, newHash: string, idleExpiresAt: Date, check: (c: RefreshCandidate) => void): Promise<RefreshClaim> {
     return this.ds.transaction(async (tx) => {
-      const [claimed] = (await tx.query(
-        `UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id, expires_at`,
+      // Lock the token row: a concurrent claim of the same token waits here, then sees it used.
+      const [found] = (await tx.query(
+        `SELECT rt.id AS token_id, rt.used_at, rt.expires_at AS token_expires_at, u.status AS user_status, u.roles AS user_roles,
+                u.tokens_valid_after AS user_tokens_valid_after, s.*
+           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
+          WHERE rt.token_hash = $1
+          FOR UPDATE OF rt`,
         [oldHash],
-      )) as [{ session_id: string; expires_at: Date }[], number];
-      if (!claimed.length) {
-        const [seen] = await tx.query(`SELECT session_id FROM refresh_tokens WHERE token_hash = $1`, [oldHash]);
-        return seen ? { kind: 'reused', sessionId: seen.session_id } : { kind: 'unknown' };
-      }
-      const [{ session_id: sid, expires_at: expiresAt }] = claimed;
-      // The session as it stood for this use (its idle limit before this use extends it).
-      const [before] = (await tx.query(`SELECT * FROM sessions WHERE id = $1 FOR UPDATE`, [sid])) as Row[];
-      await tx.query(`UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($2, expires_at) WHERE id = $1`, [sid, idleExpiresAt]);
-      const row = before;
-      await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [sid, newHash, expiresAt]);
-      return { kind: 'rotated', session: toSession(row) };
+      )) as (Row & { token_id: string; used_at: Date | null; token_expires_at: Date; user_status: string; user_roles: string[]; user_tokens_valid_after: Date | null })[];
+      if (!found) return { kind: 'unknown' };
+      if (found.used_at) return { kind: 'reused', sessionId: found.id };
+      const session = toSession(found);
+      // Throws (and so rolls back, changing nothing) when the refresh must be refused.
+      check({
+        session,
+        tokenExpiresAt: new Date(found.token_expires_at),
+        userStatus: found.user_status,
+        userRoles: found.user_roles,
+        userTokensValidAfter: found.user_tokens_valid_after ? new Date(found.user_tokens_valid_after) : null,
+      });
+      await tx.query(`UPDATE refresh_tokens SET used_at = now() WHERE id = $1`, [found.token_id]);
+      await tx.query(`UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($2, expires_at) WHERE id = $1`, [session.id, idleExpiresAt]);
+      await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [session.id, newHash, found.token_expires_at]);
+      return { kind: 'rotated', session, userRoles: found.user_roles };
     });
   }
 
