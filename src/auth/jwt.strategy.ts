@@ -34,8 +34,12 @@ interface Claims {
   roles?: unknown;
   jti?: unknown;
   iat_ms?: unknown;
+  iat?: unknown;
   exp?: unknown;
 }
+
+/** How far in the future an issue time may be, for clocks of instances that disagree a little. */
+const MAX_CLOCK_SKEW_MS = 30_000;
 
 /**
  * passport-jwt with the algorithm pinned to ES256, `typ` at+jwt, `iss`, `aud` and `exp` checked, and
@@ -63,7 +67,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
         if (typeof header.kid !== 'string') return done(new InvalidToken('unknown signing key'));
         keys.findVerificationKey(header.kid).then(
           (key) => (key ? done(null, key) : done(new InvalidToken('unknown signing key'))),
-          (err) => done(err),
+          // The key store could not be read: that is an outage (503), not a bad token.
+          () => done(new RevocationUnavailable()),
         );
       },
       algorithms: [SIGNING_ALG],
@@ -75,9 +80,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   async validate(req: { headers: { authorization?: string } }, c: Claims): Promise<Principal> {
-    if (typeof c.sub !== 'string' || typeof c.client_id !== 'string' || typeof c.jti !== 'string' || typeof c.iat_ms !== 'number' || typeof c.exp !== 'number') {
+    if (typeof c.sub !== 'string' || typeof c.client_id !== 'string' || typeof c.jti !== 'string' || typeof c.iat_ms !== 'number' || typeof c.exp !== 'number' || typeof c.iat !== 'number') {
       throw new InvalidToken('missing claims');
     }
+    // iat_ms drives every cutoff comparison: it must agree with iat, and neither may lie in the future.
+    if (Math.floor(c.iat_ms / 1000) !== c.iat || c.iat_ms > Date.now() + MAX_CLOCK_SKEW_MS) throw new InvalidToken('bad issue time');
     const raw = req.headers.authorization!.slice(7).trim();
     const kid = decodeHeader(raw)!.kid!;
     const principal: Principal = {

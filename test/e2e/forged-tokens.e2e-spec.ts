@@ -210,6 +210,10 @@ describe('forged and bad access tokens on GET /userinfo', () => {
       ['no client_id', () => ({ omit: ['client_id'] })],
       ['no iat_ms', () => ({ omit: ['iat_ms'] })],
       ['iat_ms as a string', () => ({ claims: { iat_ms: String(Date.now()) } })],
+      ['no iat', () => ({ omit: ['iat'] })],
+      ['iat as a string', () => ({ claims: { iat: 'x' } })],
+      ['iat_ms that disagrees with iat', () => ({ claims: { iat_ms: Date.now() + 3_600_000 } })],
+      ['iat and iat_ms a day in the future', () => ({ claims: { iat: nowS() + 86400, iat_ms: (nowS() + 86400) * 1000 } })],
     ])('refuses %s', async (_name, change) => {
       expectInvalidToken(await userinfo(t, await forge(change())));
     });
