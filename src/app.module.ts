@@ -9,6 +9,7 @@ import { LoggingModule } from './infra/logging/logging.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { UsersModule } from './users/users.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { AdminModule } from './admin/admin.module.js';
 import { RevocationModule } from './revocation/revocation.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
@@ -23,7 +24,7 @@ export class AppModule {
   static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, RevocationModule, UsersModule, TokensModule, AuthModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, RevocationModule, UsersModule, TokensModule, AuthModule, AdminModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
     };
   }

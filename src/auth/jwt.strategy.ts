@@ -3,6 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy, type StrategyOptionsWithRequest } from 'passport-jwt';
 import { AppConfig } from '../config/config.schema.js';
 import { DenylistStore, RevocationStateUnavailable } from '../revocation/denylist.store.js';
+import { checkClaims } from '../tokens/access-token.verifier.js';
 import { KeyService, SIGNING_ALG } from '../tokens/keys/key.service.js';
 import { InvalidToken, RevocationUnavailable } from './auth.errors.js';
 import type { Principal } from './principal.js';
@@ -37,9 +38,6 @@ interface Claims {
   iat?: unknown;
   exp?: unknown;
 }
-
-/** How far in the future an issue time may be, for clocks of instances that disagree a little. */
-const MAX_CLOCK_SKEW_MS = 30_000;
 
 /**
  * passport-jwt with the algorithm pinned to ES256, `typ` at+jwt, `iss`, `aud` and `exp` checked, and
@@ -79,12 +77,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     }));
   }
 
-  async validate(req: { headers: { authorization?: string } }, c: Claims): Promise<Principal> {
-    if (typeof c.sub !== 'string' || typeof c.client_id !== 'string' || typeof c.jti !== 'string' || typeof c.iat_ms !== 'number' || typeof c.exp !== 'number' || typeof c.iat !== 'number') {
-      throw new InvalidToken('missing claims');
-    }
-    // iat_ms drives every cutoff comparison: it must agree with iat, and neither may lie in the future.
-    if (Math.floor(c.iat_ms / 1000) !== c.iat || c.iat_ms > Date.now() + MAX_CLOCK_SKEW_MS) throw new InvalidToken('bad issue time');
+  async validate(req: { headers: { authorization?: string } }, payload: Claims): Promise<Principal> {
+    const c = checkClaims(payload as Record<string, unknown>);
+    if (!c) throw new InvalidToken('missing or inconsistent claims');
     const raw = req.headers.authorization!.slice(7).trim();
     const kid = decodeHeader(raw)!.kid!;
     const principal: Principal = {
@@ -92,7 +87,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       clientId: c.client_id,
       sid: typeof c.sid === 'string' ? c.sid : undefined,
       scope: typeof c.scope === 'string' ? c.scope : '',
-      roles: Array.isArray(c.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [],
+      roles: Array.isArray(c.roles) ? c.roles.filter((r: unknown): r is string => typeof r === 'string') : [],
       jti: c.jti,
       kid,
       iatMs: c.iat_ms,

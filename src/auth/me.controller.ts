@@ -1,4 +1,10 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { z } from 'zod';
+import { PasswordHasher } from '../infra/crypto/password-hasher.js';
+import { ValidationFailed } from '../infra/errors/domain-error.js';
+import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
+import { passwordWeakness } from '../users/password-policy.js';
+import { UsersService } from '../users/users.service.js';
 import type { FastifyRequest } from 'fastify';
 import { RevocationService } from '../revocation/revocation.service.js';
 import { SessionRepository, type Session } from '../tokens/sessions/session.repository.js';
@@ -6,6 +12,8 @@ import { UserRepository } from '../users/user.repository.js';
 import { InvalidToken, Forbidden } from './auth.errors.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+
+const passwordChange = z.object({ current_password: z.string().min(1).max(1024), new_password: z.string().min(1).max(1024) });
 
 function requireUser(p: Principal): { userId: string; sid: string } {
   if (!p.sid) throw new Forbidden('USER_TOKEN_REQUIRED', 'This endpoint needs a token issued to a user, not to a client acting for itself.');
@@ -31,6 +39,8 @@ export class MeController {
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly revocation: RevocationService,
+    private readonly usersService: UsersService,
+    private readonly hasher: PasswordHasher,
   ) {}
 
   @Get('userinfo')
@@ -54,6 +64,22 @@ export class MeController {
     const session = await this.sessions.find(target);
     if (!session || session.userId !== userId) throw new DomainError('SESSION_NOT_FOUND', 404, 'no such session of yours');
     await this.revocation.revokeSession(target, { actorType: 'user', actorId: userId, reason: 'ended by the user', requestId: String(req.id) }, 'session.revoked');
+  }
+
+  /** Checks the current password, sets the new one, and ends every other session of the user at once. */
+  @Post('me/password')
+  @HttpCode(204)
+  async changePassword(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(passwordChange)) body: z.infer<typeof passwordChange>, @Req() req: FastifyRequest): Promise<void> {
+    const { userId, sid } = requireUser(p);
+    const user = await this.users.findById(userId);
+    if (!user) throw new InvalidToken('the user no longer exists');
+    if (!(await this.usersService.verifyPassword(user.email, body.current_password))) {
+      throw new DomainError('WRONG_PASSWORD', 403, 'the current password is not correct');
+    }
+    const weakness = passwordWeakness(body.new_password, user.email);
+    if (weakness) throw new ValidationFailed([{ field: 'new_password', message: weakness }]);
+    const hash = await this.hasher.hash(body.new_password);
+    await this.revocation.changePassword(userId, hash, sid, { actorType: 'user', actorId: userId, reason: 'password changed by the user', requestId: String(req.id) });
   }
 
   @Post('auth/logout')

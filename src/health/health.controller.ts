@@ -3,6 +3,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthI
 import type { Redis } from 'ioredis';
 import { Public } from '../auth/public.decorator.js';
 import { REDIS } from '../infra/redis/redis.module.js';
+import { DenylistStore } from '../revocation/denylist.store.js';
 
 @Controller('health')
 export class HealthController {
@@ -11,6 +12,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     @Inject(REDIS) private readonly redis: Redis | null,
+    private readonly denylist: DenylistStore,
   ) {}
 
   /** The process is up. */
@@ -28,11 +30,12 @@ export class HealthController {
     return this.health.check([() => this.database.pingCheck('database', { timeout: 1000 }), () => this.redisCheck()]);
   }
 
+  /** Redis answers, and the denylist in it is complete (not lost and being rebuilt). */
   private async redisCheck() {
     const check = this.indicators.check('redis');
     if (!this.redis) return check.up({ store: 'in-process' });
     try {
-      await this.redis.ping();
+      if (!(await this.denylist.intact())) return check.down({ message: 'the revocation denylist is being rebuilt' });
       return check.up();
     } catch (err) {
       return check.down({ message: (err as Error).message });

@@ -25,7 +25,9 @@ export interface DenylistEntry {
 export type RevokedBy = DenylistKind;
 
 /** Thrown when the revocation state cannot be read: protected requests then fail closed with 503. */
-export class RevocationStateUnavailable extends Error {}
+export class RevocationStateUnavailable extends Error {
+  readonly statusCode = 503;
+}
 
 /**
  * Port: the fast path of revocation. PostgreSQL holds every revocation in force; this store answers
@@ -35,6 +37,15 @@ export abstract class DenylistStore {
   /** The reason this token is refused, or null. Throws RevocationStateUnavailable when it cannot tell. */
   abstract check(token: TokenRef): Promise<RevokedBy | null>;
   abstract add(entries: DenylistEntry[]): Promise<void>;
+  /** Writes every entry in force and marks the denylist complete, atomically. */
+  abstract rebuild(entries: DenylistEntry[]): Promise<void>;
+  /** False when the store lost its data (Redis flushed, restarted empty, failed over) and needs a rebuild. */
+  abstract intact(): Promise<boolean>;
+  /** Called (at most once per loss) when a check finds the data gone. */
+  onLost(handler: () => void): void {
+    this.lostHandler = handler;
+  }
+  protected lostHandler?: () => void;
   /** Human-readable name for the start-up log and health. */
   abstract readonly kind: 'redis' | 'in-process';
 }

@@ -28,6 +28,15 @@ export class MemoryDenylistStore extends DenylistStore {
     });
   }
 
+  async rebuild(entries: DenylistEntry[]): Promise<void> {
+    await this.add(entries);
+  }
+
+  /** Process memory cannot lose part of itself; a restart rebuilds at start-up. */
+  async intact(): Promise<boolean> {
+    return true;
+  }
+
   async add(entries: DenylistEntry[]): Promise<void> {
     const now = Date.now();
     for (const e of entries) {

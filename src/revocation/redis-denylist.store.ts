@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { DenylistStore, type DenylistEntry, type DenylistKind, RevocationStateUnavailable, type RevokedBy, type TokenRef, decide } from './denylist.store.js';
 
 const SHORT: Record<DenylistKind, string> = { jti: 'j', sid: 's', user: 'u', client: 'c', kid: 'k', global: 'g' };
@@ -15,7 +16,9 @@ return 1`;
 
 /**
  * The denylist in Redis. Every key shares one hash tag, `{prefix}`, so the check is one MGET that is
- * legal on a Redis Cluster too (all keys hash to one slot).
+ * legal on a Redis Cluster too (all keys hash to one slot). The MGET also reads the epoch key, which
+ * is written only together with a complete rebuild: when Redis loses its data, the epoch goes with
+ * it, and the check fails closed until the denylist is rebuilt from PostgreSQL.
  */
 export class RedisDenylistStore extends DenylistStore {
   readonly kind = 'redis' as const;
@@ -31,6 +34,10 @@ export class RedisDenylistStore extends DenylistStore {
     return `{${this.prefix}}:${SHORT[kind]}:${subject}`;
   }
 
+  private get epochKey(): string {
+    return `{${this.prefix}}:epoch`;
+  }
+
   async check(t: TokenRef): Promise<RevokedBy | null> {
     let values: (string | null)[];
     try {
@@ -41,22 +48,43 @@ export class RedisDenylistStore extends DenylistStore {
         this.key('user', t.sub),
         this.key('client', t.clientId),
         this.key('global', ''),
+        this.epochKey,
       );
     } catch (err) {
       throw new RevocationStateUnavailable((err as Error).message);
     }
-    const [jti, sid, kid, user, client, global] = values;
+    const [jti, sid, kid, user, client, global, epoch] = values;
+    if (epoch === null) {
+      this.lostHandler?.();
+      throw new RevocationStateUnavailable('the denylist is being rebuilt');
+    }
     return decide(t, { jti, sid, kid, user, client, global });
   }
 
+  async intact(): Promise<boolean> {
+    return (await this.redis.exists(this.epochKey)) === 1;
+  }
+
   async add(entries: DenylistEntry[]): Promise<void> {
-    const pipeline = this.redis.multi();
+    await this.exec(this.queue(this.redis.multi(), entries));
+  }
+
+  async rebuild(entries: DenylistEntry[]): Promise<void> {
+    // One MULTI: a flush cannot land between the entries and the epoch that vouches for them.
+    await this.exec(this.queue(this.redis.multi(), entries).set(this.epochKey, randomUUID()));
+  }
+
+  private queue(pipeline: ChainableCommander, entries: DenylistEntry[]): ChainableCommander {
     for (const e of entries) {
       const ttlMs = Math.max(1000, Math.ceil(e.ttlSeconds * 1000));
       const key = this.key(e.kind, e.subject);
       if (e.cutoffMs === undefined) pipeline.set(key, '1', 'PX', ttlMs);
       else pipeline.eval(SET_MAX, 1, key, String(e.cutoffMs), String(ttlMs));
     }
+    return pipeline;
+  }
+
+  private async exec(pipeline: ChainableCommander): Promise<void> {
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw new RevocationStateUnavailable(failed?.[0]?.message ?? 'denylist write was not executed');

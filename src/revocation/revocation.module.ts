@@ -7,11 +7,13 @@ import { MemoryDenylistStore } from './memory-denylist.store.js';
 import { RedisDenylistStore } from './redis-denylist.store.js';
 import { RevocationRepository, TypeOrmRevocationRepository } from './revocation.repository.js';
 import { RevocationService } from './revocation.service.js';
+import { DenylistSync } from './denylist-sync.service.js';
 
 @Global()
 @Module({
   providers: [
     RevocationService,
+    DenylistSync,
     { provide: RevocationRepository, useClass: TypeOrmRevocationRepository },
     {
       provide: DenylistStore,
@@ -19,6 +21,6 @@ import { RevocationService } from './revocation.service.js';
       useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisDenylistStore(redis, config.redisKeyPrefix) : new MemoryDenylistStore()),
     },
   ],
-  exports: [RevocationService, DenylistStore],
+  exports: [RevocationService, DenylistStore, DenylistSync],
 })
 export class RevocationModule {}

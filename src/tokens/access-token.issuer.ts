@@ -12,6 +12,8 @@ export interface AccessTokenSubject {
   sid?: string;
   scope: string;
   roles: string[];
+  /** Issue time, when the caller took it under a lock (see SessionRepository); default now. */
+  issuedAtMs?: number;
 }
 
 /** The claims of a Latchkey access token (RFC 9068 profile). */
@@ -38,7 +40,7 @@ export class AccessTokenIssuer {
   ) {}
 
   async issue(s: AccessTokenSubject): Promise<{ accessToken: string; expiresIn: number; jti: string }> {
-    const nowMs = Date.now();
+    const nowMs = s.issuedAtMs ?? Date.now();
     const iat = Math.floor(nowMs / 1000);
     const jti = randomUUID();
     const { kid, privateKey } = this.keys.signingKey();

@@ -15,16 +15,19 @@ import { KeyService } from './keys/key.service.js';
 import { SigningKeyRepository, TypeOrmSigningKeyRepository } from './keys/signing-key.repository.js';
 import { DiscoveryController } from './oauth/discovery.controller.js';
 import { TokenController } from './oauth/token.controller.js';
+import { RevocationController } from './oauth/revocation.controller.js';
+import { AccessTokenVerifier } from './access-token.verifier.js';
 import { SessionRepository, TypeOrmSessionRepository } from './sessions/session.repository.js';
 
 /** Keys and JWKS, client apps, sessions and refresh tokens, the token endpoint and discovery. */
 @Module({
   imports: [UsersModule],
-  controllers: [TokenController, DiscoveryController],
+  controllers: [TokenController, RevocationController, DiscoveryController],
   providers: [
     KeyService,
     ClientsService,
     AccessTokenIssuer,
+    AccessTokenVerifier,
     PasswordGrant,
     RefreshTokenGrant,
     ClientCredentialsGrant,
@@ -38,6 +41,6 @@ import { SessionRepository, TypeOrmSessionRepository } from './sessions/session.
       useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisRateLimiter(redis, config.redisKeyPrefix) : new MemoryRateLimiter()),
     },
   ],
-  exports: [KeyService, ClientsService, SessionRepository, AccessTokenIssuer],
+  exports: [KeyService, ClientsService, SessionRepository, AccessTokenIssuer, AccessTokenVerifier],
 })
 export class TokensModule {}

@@ -14,6 +14,7 @@ describe('the embedded default (no DATABASE_URL, no REDIS_URL)', () => {
     const env = cleanEnv({ PORT: String(port), DATA_DIR: dataDir });
 
     const first = startService(env);
+    let firstExit: number | null = null;
     try {
       expect(await waitFor(`http://127.0.0.1:${port}/health/ready`, 200, 15_000)).toBe(true);
       expect(first.output()).toMatch(/embedded PGlite/);
@@ -25,8 +26,9 @@ describe('the embedded default (no DATABASE_URL, no REDIS_URL)', () => {
       expect(created.status).toBe(0);
       expect(JSON.parse(created.stdout).user).toMatchObject({ email: 'ops@example.com', roles: ['admin'] });
     } finally {
-      expect(await first.stop()).toBe(0);
+      firstExit = await first.stop();
     }
+    expect(firstExit).toBe(0);
     expect(first.output()).not.toContain('a long enough passphrase');
 
     const second = startService(env);

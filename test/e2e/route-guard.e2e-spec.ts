@@ -15,6 +15,9 @@ const PUBLIC_ROUTES = [
   'GET /health/live',
   'GET /health/ready',
   'POST /oauth/token',
+  // RFC 7009 and RFC 7662 authenticate the client, not a bearer token.
+  'POST /oauth/revoke',
+  'POST /oauth/introspect',
   'GET /.well-known/openid-configuration',
   'GET /.well-known/oauth-authorization-server',
   'GET /.well-known/jwks.json',

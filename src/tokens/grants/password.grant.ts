@@ -49,7 +49,7 @@ export class PasswordGrant {
     const now = Date.now();
     const refreshToken = randomToken(32);
     const expiresAt = new Date(now + this.config.refreshTokenTtl * 1000);
-    const session = await this.sessions.create(
+    const created = await this.sessions.create(
       {
         userId: user.id,
         clientId: client.clientId,
@@ -62,7 +62,10 @@ export class PasswordGrant {
       sha256(refreshToken),
       expiresAt,
     );
-    const { accessToken, expiresIn } = await this.issuer.issue({ sub: user.id, clientId: client.clientId, sid: session.id, scope, roles: user.roles });
+    // Locked between the password check and now: same answer as any refusal.
+    if (!created) throw invalidGrant(BAD_CREDENTIALS);
+    const { session, issuedAtMs, roles } = created;
+    const { accessToken, expiresIn } = await this.issuer.issue({ sub: user.id, clientId: client.clientId, sid: session.id, scope, roles, issuedAtMs });
     return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken, scope };
   }
 }

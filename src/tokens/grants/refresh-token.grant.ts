@@ -35,9 +35,9 @@ export class RefreshTokenGrant {
       // RFC 6749 section 10.4: a refresh token is bound to its client. The answer says no more than for any bad token.
       if (session.clientId !== client.clientId) throw invalidGrant(INVALID);
       if (session.revokedAt || session.expiresAt.getTime() <= now || session.idleExpiresAt.getTime() <= now || c.tokenExpiresAt.getTime() <= now) throw invalidGrant(INVALID);
+      // Lock, sign-out-everywhere and client revocation end the sessions themselves; a role change
+      // keeps them, and the next refresh carries the new roles.
       if (c.userStatus !== 'active') throw invalidGrant(INVALID);
-      const cutoffs = [c.userTokensValidAfter, client.tokensValidAfter].filter((d): d is Date => d !== null);
-      if (cutoffs.some((cut) => session.createdAt.getTime() <= cut.getTime())) throw invalidGrant(INVALID);
       // Checked here too, so that a widened scope refuses the refresh without using the token up.
       resolveScope(params.scope, session.scope.split(' ').filter(Boolean));
     });
@@ -47,9 +47,9 @@ export class RefreshTokenGrant {
       throw invalidGrant(INVALID);
     }
 
-    const { session, userRoles } = claim;
+    const { session, userRoles, issuedAtMs } = claim;
     const scope = resolveScope(params.scope, session.scope.split(' ').filter(Boolean));
-    const { accessToken, expiresIn } = await this.issuer.issue({ sub: session.userId, clientId: client.clientId, sid: session.id, scope, roles: userRoles });
+    const { accessToken, expiresIn } = await this.issuer.issue({ sub: session.userId, clientId: client.clientId, sid: session.id, scope, roles: userRoles, issuedAtMs });
     return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, refresh_token: next, scope };
   }
 }

@@ -35,15 +35,28 @@ export interface RefreshCandidate {
   userTokensValidAfter: Date | null;
 }
 
+export interface RefreshTokenInfo {
+  session: Session;
+  createdAt: Date;
+  expiresAt: Date;
+  used: boolean;
+  userStatus: string;
+  userEmail: string;
+}
+
 export type RefreshClaim =
-  | { kind: 'rotated'; session: Session; userRoles: string[] }
+  | { kind: 'rotated'; session: Session; userRoles: string[]; issuedAtMs: number }
   | { kind: 'reused'; sessionId: string }
   | { kind: 'unknown' };
 
 /** Port: login sessions and their refresh tokens (stored only as SHA-256). */
 export abstract class SessionRepository {
-  /** A new session and its first refresh token, in one transaction. */
-  abstract create(session: NewSession, refreshHash: string, refreshExpiresAt: Date): Promise<Session>;
+  /**
+   * A new session and its first refresh token, in one transaction, only while the user is active
+   * (null otherwise). `issuedAtMs` and `roles`, read under the user's lock, are what its first
+   * access token must carry.
+   */
+  abstract create(session: NewSession, refreshHash: string, refreshExpiresAt: Date): Promise<{ session: Session; issuedAtMs: number; roles: string[] } | null>;
   /**
    * Atomically marks the refresh token used and stores its successor: of two concurrent claims of
    * one token exactly one rotates. A token that was used before comes back as `reused`, with
@@ -52,6 +65,8 @@ export abstract class SessionRepository {
    */
   abstract rotate(oldHash: string, newHash: string, idleExpiresAt: Date, check: (c: RefreshCandidate) => void): Promise<RefreshClaim>;
   abstract find(sid: string): Promise<Session | null>;
+  /** A refresh token by its hash, with what introspection and revocation need to judge it. */
+  abstract findRefreshToken(hash: string): Promise<RefreshTokenInfo | null>;
   /** Sessions that are neither revoked nor expired, newest first. */
   abstract listLive(userId: string): Promise<Session[]>;
 }
@@ -92,15 +107,21 @@ export class TypeOrmSessionRepository extends SessionRepository {
     super();
   }
 
-  create(s: NewSession, refreshHash: string, refreshExpiresAt: Date): Promise<Session> {
+  create(s: NewSession, refreshHash: string, refreshExpiresAt: Date): Promise<{ session: Session; issuedAtMs: number; roles: string[] } | null> {
     return this.ds.transaction(async (tx) => {
+      // Share-lock the user: a lock or role change commits either before (and this sees it) or after
+      // (and its cutoff is later than this session's first token).
+      const [user] = await tx.query(`SELECT status, roles FROM users WHERE id = $1 FOR SHARE`, [s.userId]);
+      if (!user || user.status !== 'active') return null;
       const [row] = await tx.query(
         `INSERT INTO sessions (user_id, client_id, scope, ip, user_agent, expires_at, idle_expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
         [s.userId, s.clientId, s.scope, s.ip, s.userAgent, s.expiresAt, s.idleExpiresAt],
       );
+      // After the insert: a revoke-all holding the sessions table lock has committed by now.
+      const issuedAtMs = Date.now();
       await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [row.id, refreshHash, refreshExpiresAt]);
-      return toSession(row);
+      return { session: toSession(row), issuedAtMs, roles: user.roles as string[] };
     });
   }
 
@@ -112,7 +133,7 @@ export class TypeOrmSessionRepository extends SessionRepository {
                 u.tokens_valid_after AS user_tokens_valid_after, s.*
            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
           WHERE rt.token_hash = $1
-          FOR UPDATE OF rt`,
+          FOR UPDATE OF rt FOR SHARE OF u`,
         [oldHash],
       )) as (Row & { token_id: string; used_at: Date | null; token_expires_at: Date; user_status: string; user_roles: string[]; user_tokens_valid_after: Date | null })[];
       if (!found) return { kind: 'unknown' };
@@ -129,8 +150,25 @@ export class TypeOrmSessionRepository extends SessionRepository {
       await tx.query(`UPDATE refresh_tokens SET used_at = now() WHERE id = $1`, [found.token_id]);
       await tx.query(`UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($2, expires_at) WHERE id = $1`, [session.id, idleExpiresAt]);
       await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [session.id, newHash, found.token_expires_at]);
-      return { kind: 'rotated', session, userRoles: found.user_roles };
+      return { kind: 'rotated', session, userRoles: found.user_roles, issuedAtMs: Date.now() };
     });
+  }
+
+  async findRefreshToken(hash: string): Promise<RefreshTokenInfo | null> {
+    const [row] = await this.ds.query(
+      `SELECT rt.created_at AS token_created_at, rt.expires_at AS token_expires_at, rt.used_at, u.status AS user_status, u.email AS user_email, s.*
+         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id WHERE rt.token_hash = $1`,
+      [hash],
+    );
+    if (!row) return null;
+    return {
+      session: toSession(row),
+      createdAt: new Date(row.token_created_at),
+      expiresAt: new Date(row.token_expires_at),
+      used: row.used_at !== null,
+      userStatus: row.user_status,
+      userEmail: row.user_email,
+    };
   }
 
   async find(sid: string): Promise<Session | null> {

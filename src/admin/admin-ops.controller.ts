@@ -1,0 +1,94 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { CurrentPrincipal, type Principal } from '../auth/principal.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
+import { RevocationService } from '../revocation/revocation.service.js';
+import { ClientsService } from '../tokens/clients/clients.service.js';
+import { KeyService } from '../tokens/keys/key.service.js';
+import { auditQuery, withReason } from './admin.schemas.js';
+import { staffContext } from './admin-users.controller.js';
+import { AuditLogRepository } from './audit/audit-log.repository.js';
+import { Staff, StaffGuard } from './staff.guard.js';
+
+/** Client apps, signing keys, the panic button and the audit log. */
+@Controller('admin/api')
+@UseGuards(StaffGuard)
+export class AdminOpsController {
+  constructor(
+    private readonly clients: ClientsService,
+    private readonly keys: KeyService,
+    private readonly revocation: RevocationService,
+    private readonly audit: AuditLogRepository,
+  ) {}
+
+  @Get('clients')
+  @Staff('admin')
+  async listClients() {
+    return {
+      clients: (await this.clients.list()).map((c) => ({ client_id: c.clientId, name: c.name, type: c.type, grant_types: c.grantTypes, scopes: c.scopes, status: c.status, created_at: c.createdAt.toISOString() })),
+    };
+  }
+
+  @Post('clients/:id/revoke')
+  @Staff('admin')
+  @HttpCode(200)
+  async revokeClient(@CurrentPrincipal() p: Principal, @Param('id') clientId: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
+    await this.revocation.revokeClient(clientId, staffContext(p, body.reason, req));
+    return { done: true };
+  }
+
+  @Post('keys/rotate')
+  @Staff('admin')
+  @HttpCode(200)
+  async rotateKeys(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
+    const kid = await this.keys.rotate();
+    await this.audit.record({ action: 'signing_key.rotated', targetType: 'signing_key', targetId: kid }, staffContext(p, body.reason, req));
+    return { kid };
+  }
+
+  /** A compromised key: if it signs now, a new key takes over first; then every token it signed is refused. */
+  @Post('keys/:kid/revoke')
+  @Staff('admin')
+  @HttpCode(200)
+  async revokeKey(@CurrentPrincipal() p: Principal, @Param('kid') kid: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
+    const ctx = staffContext(p, body.reason, req);
+    let active = this.keys.signingKey().kid;
+    if (active === kid) {
+      active = await this.keys.rotate();
+      await this.audit.record({ action: 'signing_key.rotated', targetType: 'signing_key', targetId: active, data: { replaces: kid } }, ctx);
+    }
+    await this.revocation.revokeSigningKey(kid, ctx);
+    await this.keys.refresh(true);
+    return { revoked: kid, active };
+  }
+
+  @Post('revoke-all')
+  @Staff('admin', 'security')
+  @HttpCode(200)
+  async revokeAll(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
+    const plan = await this.revocation.revokeAll(staffContext(p, body.reason, req));
+    return { done: true, tokens_valid_after: plan?.audit.data?.tokens_valid_after };
+  }
+
+  @Get('audit')
+  @Staff('admin', 'security')
+  async auditLog(@Query(new ZodValidationPipe(auditQuery)) q: z.infer<typeof auditQuery>) {
+    const page = await this.audit.list(q);
+    return {
+      items: page.items.map((e) => ({
+        id: e.id,
+        at: e.at.toISOString(),
+        actor: { type: e.actorType, id: e.actorId },
+        action: e.action,
+        target: { type: e.targetType, id: e.targetId },
+        reason: e.reason,
+        request_id: e.requestId,
+        data: e.data,
+      })),
+      next_cursor: page.nextCursor,
+    };
+  }
+}
+

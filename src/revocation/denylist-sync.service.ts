@@ -1,0 +1,82 @@
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DenylistStore, type DenylistEntry } from './denylist.store.js';
+import { type RevocationRecord, RevocationRepository } from './revocation.repository.js';
+
+const POLL_MS = 1000;
+
+const toEntry = (r: RevocationRecord, now: number): DenylistEntry => ({
+  kind: r.kind,
+  subject: r.subject,
+  cutoffMs: r.cutoffMs,
+  ttlSeconds: Math.max(1, (r.honourUntil.getTime() - now) / 1000),
+});
+
+/**
+ * Keeps the denylist equal to what PostgreSQL says is in force:
+ * - at start-up, and whenever the store has lost its data, it rebuilds the whole denylist from the
+ *   `revocations` table (meanwhile the store refuses checks, so protected requests get 503);
+ * - every second it applies revocations recorded since it last looked, so a revocation whose own
+ *   denylist write failed after its commit still takes effect everywhere.
+ */
+@Injectable()
+export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('DenylistSync');
+  private lastId = '0';
+  private timer?: NodeJS.Timeout;
+  private rebuilding?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly store: DenylistStore,
+    private readonly repo: RevocationRepository,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.store.onLost(() => void this.rebuild().catch(() => undefined));
+    if (this.store.kind === 'in-process' || !(await this.store.intact().catch(() => false))) {
+      await this.rebuild().catch((err: Error) => this.logger.warn(`initial denylist rebuild failed, retrying: ${err.message}`));
+    } else {
+      this.lastId = await this.repo.latestId();
+    }
+    this.timer = setInterval(() => void this.tick(), POLL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  /** Rebuilds the whole denylist from PostgreSQL; concurrent callers share one rebuild. */
+  rebuild(): Promise<void> {
+    this.rebuilding ??= (async () => {
+      try {
+        const lastId = await this.repo.latestId();
+        const now = Date.now();
+        const records = await this.repo.inForce(new Date(now));
+        await this.store.rebuild(records.map((r) => toEntry(r, now)));
+        if (BigInt(lastId) > BigInt(this.lastId)) this.lastId = lastId;
+        this.logger.log(`denylist rebuilt from PostgreSQL: ${records.length} revocations in force`);
+      } finally {
+        this.rebuilding = undefined;
+      }
+    })();
+    return this.rebuilding;
+  }
+
+  /** One round of the poll: rebuild if the store lost its data, then apply what is new. */
+  async tick(): Promise<void> {
+    if (this.stopped || this.rebuilding) return;
+    try {
+      if (!(await this.store.intact())) {
+        await this.rebuild();
+        return;
+      }
+      const { records, lastId } = await this.repo.since(this.lastId, new Date());
+      if (records.length) await this.store.add(records.map((r) => toEntry(r, Date.now())));
+      this.lastId = lastId;
+    } catch (err) {
+      this.logger.warn(`denylist sync failed: ${(err as Error).message}`);
+    }
+  }
+}
