@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy, type StrategyOptionsWithRequest } from 'passport-jwt';
 import { AppConfig } from '../config/config.schema.js';
-import { DenylistStore, RevocationStateUnavailable } from '../revocation/denylist.store.js';
+import { RevocationStateUnavailable } from '../revocation/denylist.store.js';
+import { RevocationChecker } from '../revocation/revocation-checker.js';
 import { checkClaims } from '../tokens/access-token.verifier.js';
 import { KeyService, SIGNING_ALG } from '../tokens/keys/key.service.js';
 import { InvalidToken, RevocationUnavailable } from './auth.errors.js';
@@ -49,7 +50,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
     keys: KeyService,
     config: AppConfig,
-    private readonly denylist: DenylistStore,
+    private readonly revocations: RevocationChecker,
   ) {
     super(<StrategyOptionsWithRequest>(<unknown>{
       jwtFromRequest: (req: never) => {
@@ -96,7 +97,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     };
     let revoked;
     try {
-      revoked = await this.denylist.check({ jti: principal.jti, sid: principal.sid, sub: principal.sub, clientId: principal.clientId, kid, iatMs: principal.iatMs });
+      revoked = await this.revocations.check({ jti: principal.jti, sid: principal.sid, sub: principal.sub, clientId: principal.clientId, kid, iatMs: principal.iatMs });
     } catch (err) {
       if (err instanceof RevocationStateUnavailable) throw new RevocationUnavailable();
       throw err;

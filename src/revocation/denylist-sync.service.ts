@@ -25,6 +25,9 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private rebuilding?: Promise<void>;
   private stopped = false;
+  /** Set when this instance saw the store fail: it accepts no token until it has caught up with PostgreSQL. */
+  private dirty = false;
+  private catchingUp?: Promise<void>;
 
   constructor(
     private readonly store: DenylistStore,
@@ -45,6 +48,32 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.stopped = true;
     clearInterval(this.timer);
+  }
+
+  /** True while this instance may be missing revocations: checks must fail closed. */
+  get behind(): boolean {
+    return this.dirty;
+  }
+
+  /** The store failed under this instance (a write or a read): catch up before trusting it again. */
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  /**
+   * Applies what PostgreSQL recorded since the last look (rebuilding if the store lost its data),
+   * then trusts the store again. Concurrent callers share one catch-up.
+   */
+  catchUp(): Promise<void> {
+    this.catchingUp ??= (async () => {
+      try {
+        await this.syncOnce();
+        this.dirty = false;
+      } finally {
+        this.catchingUp = undefined;
+      }
+    })();
+    return this.catchingUp;
   }
 
   /** Rebuilds the whole denylist from PostgreSQL; concurrent callers share one rebuild. */
@@ -68,15 +97,21 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
   async tick(): Promise<void> {
     if (this.stopped || this.rebuilding) return;
     try {
-      if (!(await this.store.intact())) {
-        await this.rebuild();
-        return;
-      }
-      const { records, lastId } = await this.repo.since(this.lastId, new Date());
-      if (records.length) await this.store.add(records.map((r) => toEntry(r, Date.now())));
-      this.lastId = lastId;
+      if (this.dirty) await this.catchUp();
+      else await this.syncOnce();
     } catch (err) {
+      this.dirty = true;
       this.logger.warn(`denylist sync failed: ${(err as Error).message}`);
     }
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (!(await this.store.intact())) {
+      await this.rebuild();
+      return;
+    }
+    const { records, lastId } = await this.repo.since(this.lastId, new Date());
+    if (records.length) await this.store.add(records.map((r) => toEntry(r, Date.now())));
+    this.lastId = lastId;
   }
 }

@@ -8,12 +8,14 @@ import { RedisDenylistStore } from './redis-denylist.store.js';
 import { RevocationRepository, TypeOrmRevocationRepository } from './revocation.repository.js';
 import { RevocationService } from './revocation.service.js';
 import { DenylistSync } from './denylist-sync.service.js';
+import { RevocationChecker } from './revocation-checker.js';
 
 @Global()
 @Module({
   providers: [
     RevocationService,
     DenylistSync,
+    RevocationChecker,
     { provide: RevocationRepository, useClass: TypeOrmRevocationRepository },
     {
       provide: DenylistStore,
@@ -21,6 +23,6 @@ import { DenylistSync } from './denylist-sync.service.js';
       useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisDenylistStore(redis, config.redisKeyPrefix) : new MemoryDenylistStore()),
     },
   ],
-  exports: [RevocationService, DenylistStore, DenylistSync],
+  exports: [RevocationService, DenylistStore, DenylistSync, RevocationChecker],
 })
 export class RevocationModule {}

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/config.schema.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { DenylistStore } from './denylist.store.js';
+import { DenylistSync } from './denylist-sync.service.js';
 import { type AuditContext, type RevocationPlan, type RevocationRecord, RevocationRepository } from './revocation.repository.js';
 
 /** The revocation is committed, but not every instance is sure to refuse the tokens yet. */
@@ -50,6 +51,7 @@ export class RevocationService {
   constructor(
     private readonly repo: RevocationRepository,
     private readonly denylist: DenylistStore,
+    private readonly sync: DenylistSync,
     private readonly config: AppConfig,
   ) {}
 
@@ -215,6 +217,7 @@ export class RevocationService {
         plan.records.map((r) => ({ kind: r.kind, subject: r.subject, cutoffMs: r.cutoffMs, ttlSeconds: Math.max(1, (r.honourUntil.getTime() - Date.now()) / 1000) })),
       );
     } catch (err) {
+      this.sync.markDirty();
       this.logger.error(`denylist write failed after commit (${plan.audit.action} ${plan.audit.targetId}): ${(err as Error).message}`);
       throw new RevocationNotPropagated();
     }

@@ -33,16 +33,24 @@ export class PasswordGrant {
 
     const accountKey = `a:${sha256(username)}`;
     const ipKey = `ip:${req.ip ?? 'unknown'}`;
-    const wait = Math.max(
-      await this.limiter.blockedFor(accountKey, this.config.loginMaxFailuresPerAccount),
-      await this.limiter.blockedFor(ipKey, this.config.loginMaxFailuresPerIp),
+    const wait = await Promise.all([
+      this.limiter.blockedFor(accountKey, this.config.loginMaxFailuresPerAccount),
+      this.limiter.blockedFor(ipKey, this.config.loginMaxFailuresPerIp),
+    ]).then(
+      ([account, ip]) => Math.max(account, ip),
+      () => {
+        // Without the throttle's counters, password guessing would go unchecked: refuse for now.
+        throw new OAuthError('temporarily_unavailable', 'sign-in is temporarily unavailable; retry shortly', 503, { 'retry-after': '1' });
+      },
     );
     if (wait > 0) throw new OAuthError('too_many_requests', 'too many failed sign-in attempts; try again later', 429, { 'retry-after': String(wait) });
 
     const user = await authenticateLocal(req.raw);
     if (user === 'missing') throw new OAuthError('invalid_request', 'the username and password parameters are required');
     if (!user || user.status !== 'active') {
-      await Promise.all([this.limiter.recordFailure(accountKey, this.config.loginThrottleWindow), this.limiter.recordFailure(ipKey, this.config.loginThrottleWindow)]);
+      await Promise.all([this.limiter.recordFailure(accountKey, this.config.loginThrottleWindow), this.limiter.recordFailure(ipKey, this.config.loginThrottleWindow)]).catch(
+        () => undefined,
+      );
       throw invalidGrant(BAD_CREDENTIALS);
     }
 

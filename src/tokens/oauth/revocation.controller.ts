@@ -2,7 +2,7 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../../auth/public.decorator.js';
 import { sha256 } from '../../infra/crypto/secrets.js';
-import { DenylistStore } from '../../revocation/denylist.store.js';
+import { RevocationChecker } from '../../revocation/revocation-checker.js';
 import { RevocationService } from '../../revocation/revocation.service.js';
 import { UserRepository } from '../../users/user.repository.js';
 import { AccessTokenVerifier } from '../access-token.verifier.js';
@@ -22,7 +22,7 @@ export class RevocationController {
     private readonly sessions: SessionRepository,
     private readonly verifier: AccessTokenVerifier,
     private readonly revocation: RevocationService,
-    private readonly denylist: DenylistStore,
+    private readonly revocations: RevocationChecker,
     private readonly users: UserRepository,
   ) {}
 
@@ -105,7 +105,7 @@ export class RevocationController {
       const verified = await this.verifier.verify(token);
       if (!verified) continue;
       const c = verified.claims;
-      const revoked = await this.denylist.check({ jti: c.jti, sid: c.sid, sub: c.sub, clientId: c.client_id, kid: verified.kid, iatMs: c.iat_ms });
+      const revoked = await this.revocations.check({ jti: c.jti, sid: c.sid, sub: c.sub, clientId: c.client_id, kid: verified.kid, iatMs: c.iat_ms });
       if (revoked) return inactive;
       const owner = await this.clients.findByClientId(c.client_id);
       if (owner?.status !== 'active') return inactive;

@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { DenylistStore, RevocationStateUnavailable, type RevokedBy, type TokenRef } from './denylist.store.js';
+import { DenylistSync } from './denylist-sync.service.js';
+
+/**
+ * The revocation check every protected request makes: one denylist round trip, failing closed.
+ * After this instance has seen the store fail, it accepts nothing until it has caught up with the
+ * revocations PostgreSQL recorded meanwhile (a revocation whose denylist write failed included).
+ */
+@Injectable()
+export class RevocationChecker {
+  constructor(
+    private readonly store: DenylistStore,
+    private readonly sync: DenylistSync,
+  ) {}
+
+  async check(token: TokenRef): Promise<RevokedBy | null> {
+    if (this.sync.behind) {
+      await this.sync.catchUp().catch(() => undefined);
+      if (this.sync.behind) throw new RevocationStateUnavailable('catching up with PostgreSQL');
+    }
+    try {
+      return await this.store.check(token);
+    } catch (err) {
+      if (err instanceof RevocationStateUnavailable) this.sync.markDirty();
+      throw err;
+    }
+  }
+}
