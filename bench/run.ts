@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupAll, installSignalHandlers } from './lib/cleanup.js';
 import { machineBusyCores, machineInfo, placeProcesses, waitForQuiet } from './lib/machine.js';
+import { measuredWindows } from './lib/load.js';
 import { printProfiles } from './lib/profile.js';
 import { ROOT, setServerDefaults } from './lib/stack.js';
 import { formatTable } from './lib/table.js';
@@ -16,6 +17,7 @@ const USAGE = `usage: npm run bench [-- [scenario...] [options]]
   --connections=N   concurrent connections (default 16)
   --quiet-wait=S    wait up to S seconds for other work on the machine to stop (default 20)
   --profile         run servers with --cpu-prof and print where their CPU went
+  --env=NAME=VALUE  extra environment for every server (repeatable), e.g. --env=DATABASE_POOL_SIZE=20
   env: DATABASE_URL (a fresh lk_bench_* database on it, dropped after), REDIS_URL (a fresh key
        prefix, deleted after), BENCH_NO_PIN=1 (no taskset)`;
 
@@ -29,13 +31,18 @@ const NUMERIC = {
 } as const;
 
 function parseArgs(argv: string[]): { names: string[]; settings: Settings; list: boolean } {
-  const settings: Settings = { duration: 10, warmup: 2, connections: 16, quietWait: 20, profile: false };
+  const settings: Settings = { duration: 10, warmup: 2, connections: 16, quietWait: 20, profile: false, serverEnv: {} };
   const names: string[] = [];
   let list = false;
   for (const arg of argv) {
     if (arg === '--list') list = true;
     else if (arg === '--profile') settings.profile = true;
     else if (arg === '--help' || arg === '-h') throw new UsageError('');
+    else if (arg.startsWith('--env=')) {
+      const m = /^--env=([A-Z][A-Z0-9_]*)=(.*)$/.exec(arg);
+      if (!m) throw new UsageError(`--env takes NAME=VALUE, got "${arg.slice(6)}"`);
+      settings.serverEnv[m[1]] = m[2];
+    }
     else if (arg.startsWith('--')) {
       const [key, value] = arg.slice(2).split('=', 2) as [keyof typeof NUMERIC, string | undefined];
       if (!(key in NUMERIC)) throw new UsageError(`unknown option ${arg}`);
@@ -84,7 +91,7 @@ async function main(): Promise<number> {
     const scenario = scenarios.find((s) => s.name === name)!;
     process.stdout.write(`\n== ${scenario.name}: ${scenario.description}\n`);
     const profileDir = args.settings.profile ? join(tmpdir(), 'lk-bench-profiles', `${scenario.name}-${Date.now()}`) : undefined;
-    setServerDefaults({ placement, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+    setServerDefaults({ placement, env: args.settings.serverEnv, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
     if (args.settings.quietWait) ctx.log(`waiting up to ${args.settings.quietWait}s for a quiet machine`);
     const busyBefore = args.settings.quietWait ? await waitForQuiet(args.settings.quietWait * 1000) : await machineBusyCores(500);
     const busyWarning =
@@ -125,7 +132,7 @@ async function main(): Promise<number> {
     } finally {
       await cleanupAll();
     }
-    if (profileDir) printProfiles(profileDir);
+    if (profileDir) printProfiles(profileDir, measuredWindows.splice(0));
   }
   return failed ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { type CpuUse, cpuMeter } from './machine.js';
+import type { Window } from './profile.js';
 import type { Server } from './stack.js';
 
 export interface LoadOptions {
@@ -98,6 +99,11 @@ function fire(o: LoadOptions, duration: number, title: string): Promise<Run> {
   });
 }
 
+/** Every measured run of this process, for --profile to cut the servers' CPU profiles by. */
+export const measuredWindows: Window[] = [];
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
 /** Warm-up, then the measured run, with the server's and the machine's CPU use over the latter. */
 export async function measure(o: LoadOptions): Promise<LoadFigures> {
   let warmup: LoadFigures['warmup'];
@@ -111,7 +117,9 @@ export async function measure(o: LoadOptions): Promise<LoadFigures> {
     };
   }
   const meter = cpuMeter(o.server.pid);
+  const startUs = nowUs();
   const run = await fire(o, o.duration, o.title);
+  measuredWindows.push({ title: o.title, startUs, endUs: nowUs() });
   const cpu = meter.stop();
   const requests = run.latencies.length;
   const statusCodes = Object.fromEntries(Object.entries(run.result.statusCodeStats).map(([code, { count }]) => [code, Number(count)]));
@@ -129,6 +137,12 @@ export async function measure(o: LoadOptions): Promise<LoadFigures> {
     serverCpuMicrosPerRequest: cpu.serverCores !== null && requests ? round((cpu.serverCores * run.seconds * 1e6) / requests, 0) : null,
     ...(warmup ? { warmup } : {}),
   };
+}
+
+/** Other processes took CPU during the run (≥ 0.2 cores): the figures are low. */
+export function contention(name: string, f: LoadFigures): string[] {
+  const c = f.cpu.foreignCores;
+  return c !== null && c >= 0.2 ? [`${name}: other processes used ${c} cores during the measured run: figures are low and noisy`] : [];
 }
 
 /** Why a load run must not be trusted, or [] when it is clean (all 2xx, no errors, no mismatches). */

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 
 export interface MachineInfo {
@@ -83,16 +83,36 @@ export function coreBusySeconds(): number[] | undefined {
   }
 }
 
-/** CPU use over a window: the server's, this process's (the load generator), and each core's. */
+/** Pids of the local PostgreSQL and Redis servers (their CPU is the stores', not a stranger's). */
+function storePids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return /^(postgres|redis-server)$/.test(readFileSync(`/proc/${d}/comm`, 'utf8').trim());
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU use over a window: the server's, this process's (the load generator), the stores', the rest. */
 export interface CpuUse {
   /** Cores the server process kept busy on average (1.0 = one core fully). */
   serverCores: number | null;
   /** Cores this bench process (autocannon) kept busy. */
   loadCores: number | null;
-  /** Busy fraction of each core; with everything else (PostgreSQL, Redis) included. */
+  /** Cores the local PostgreSQL and Redis processes kept busy (0 on the embedded default). */
+  storeCores: number | null;
+  /** Cores busy with anything else (another test run, a compiler): it skews the figures. */
+  foreignCores: number | null;
+  /** Busy fraction of each core, everything included. */
   perCore: number[] | null;
-  /** Cores busy on the whole machine, minus server and load generator: PostgreSQL, Redis, the rest. */
-  otherCores: number | null;
 }
 
 export function cpuMeter(serverPid: number): { stop(): CpuUse } {
@@ -100,22 +120,30 @@ export function cpuMeter(serverPid: number): { stop(): CpuUse } {
   const server0 = processCpuSeconds(serverPid);
   const self0 = process.cpuUsage();
   const cores0 = coreBusySeconds();
+  const stores = storePids();
+  const stores0 = new Map(stores.map((pid) => [pid, processCpuSeconds(pid)]));
   return {
     stop(): CpuUse {
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       const server1 = processCpuSeconds(serverPid);
       const self = process.cpuUsage(self0);
       const cores1 = coreBusySeconds();
+      let storeSeconds = 0;
+      for (const [pid, before] of stores0) {
+        const after = processCpuSeconds(pid);
+        if (before !== undefined && after !== undefined) storeSeconds += after - before;
+      }
       const round = (n: number) => Math.round(n * 100) / 100;
       const serverCores = server0 !== undefined && server1 !== undefined ? round((server1 - server0) / wall) : null;
       const loadCores = round((self.user + self.system) / 1e6 / wall);
+      const storeCores = round(storeSeconds / wall);
       const perCore = cores0 && cores1 ? cores1.map((b, i) => round((b - cores0[i]) / wall)) : null;
-      const otherCores = perCore && serverCores !== null ? round(Math.max(0, perCore.reduce((a, b) => a + b, 0) - serverCores - loadCores)) : null;
-      return { serverCores, loadCores, perCore, otherCores };
+      const total = perCore?.reduce((a, b) => a + b, 0);
+      const foreignCores = total !== undefined && serverCores !== null ? round(Math.max(0, total - serverCores - loadCores - storeCores)) : null;
+      return { serverCores, loadCores, storeCores, foreignCores, perCore };
     },
   };
 }
-
 
 /** Cores kept busy by everything on the machine over `ms` (this bench process is idle meanwhile). */
 export async function machineBusyCores(ms = 1000): Promise<number | null> {

@@ -28,15 +28,27 @@ function owner(url: string, name: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
+/** A stretch of time on the monotonic clock, µs (process.hrtime and V8's profiler share it on Linux). */
+export interface Window {
+  title: string;
+  startUs: number;
+  endUs: number;
+}
+
 /**
  * Self time of a V8 .cpuprofile grouped by owner (package / file) and by function: the two tables
- * that say where a server's CPU went.
+ * that say where a server's CPU went. With a window, only the samples taken inside it count.
  */
-export function summarizeProfile(file: string, top = 12): { byOwner: Row[]; byFunction: Row[]; totalMs: number } {
+export function summarizeProfile(file: string, window?: Window, top = 12): { byOwner: Row[]; byFunction: Row[]; totalMs: number } {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    if (window && (t < window.startUs || t > window.endUs)) continue;
+    self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
   const owners = new Map<string, number>();
   const functions = new Map<string, number>();
   let total = 0;
@@ -57,8 +69,8 @@ export function summarizeProfile(file: string, top = 12): { byOwner: Row[]; byFu
   return { byOwner: rows(owners, 'where (self time, idle excluded)'), byFunction: rows(functions, 'function'), totalMs: Math.round(total / 1000) };
 }
 
-/** Prints the summary of every .cpuprofile in `dir`. */
-export function printProfiles(dir: string): void {
+/** Prints the summary of every .cpuprofile in `dir`: per measured window, or its whole life. */
+export function printProfiles(dir: string, windows: Window[] = []): void {
   let files: string[] = [];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
@@ -70,8 +82,12 @@ export function printProfiles(dir: string): void {
     return;
   }
   for (const f of files) {
-    const s = summarizeProfile(join(dir, f));
-    process.stdout.write(`\n  CPU profile ${join(dir, f)} (${s.totalMs} ms busy, whole server life incl. start-up and setup)\n`);
-    process.stdout.write(`${formatTable(s.byOwner).replace(/^/gm, '  ')}\n\n${formatTable(s.byFunction).replace(/^/gm, '  ')}\n`);
+    const file = join(dir, f);
+    for (const w of windows.length ? windows : [undefined]) {
+      const s = summarizeProfile(file, w);
+      if (w && !s.totalMs) continue; // another server's window
+      process.stdout.write(`\n  CPU profile ${file}: ${w ? `"${w.title}", measured run only` : 'whole server life'} (${s.totalMs} ms busy)\n`);
+      process.stdout.write(`${formatTable(s.byOwner).replace(/^/gm, '  ')}\n\n${formatTable(s.byFunction).replace(/^/gm, '  ')}\n`);
+    }
   }
 }

@@ -135,9 +135,11 @@ export interface Server {
 }
 
 /** Set once by the runner: where servers run and the extra node flags (--cpu-prof with --profile). */
-const defaults: { placement: Placement; nodeArgs: string[] } = {
+const defaults: { placement: Placement; nodeArgs: string[]; env: Record<string, string> } = {
   placement: { serverPrefix: [], serverCores: 'any', loadCores: 'any', note: 'not pinned' },
   nodeArgs: [],
+  /** From `--env=NAME=VALUE`: applied to every server (after the scenario's own). */
+  env: {},
 };
 
 export function setServerDefaults(d: Partial<typeof defaults>): void {
@@ -204,6 +206,7 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     LOGIN_MAX_FAILURES_PER_ACCOUNT: '10000',
     ...options.stores.env,
     ...options.env,
+    ...defaults.env,
   };
   const placement = options.placement ?? defaults.placement;
   const [cmd, ...prefixArgs] = [...placement.serverPrefix, process.execPath];

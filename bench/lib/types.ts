@@ -12,6 +12,8 @@ export interface Settings {
   quietWait: number;
   /** Start servers with --cpu-prof and print where their CPU went. */
   profile: boolean;
+  /** Extra environment for every server (`--env=DATABASE_POOL_SIZE=20`), for experiments. */
+  serverEnv: Record<string, string>;
 }
 
 export interface BenchContext {

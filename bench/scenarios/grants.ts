@@ -1,4 +1,4 @@
-import { type LoadFigures, measure, problems } from '../lib/load.js';
+import { type LoadFigures, contention, measure, problems } from '../lib/load.js';
 import { FORM, createClient, createUser, login, tokenRequest } from '../lib/oauth.js';
 import { provisionStores, startServer } from '../lib/stack.js';
 import type { Row, Scenario } from '../lib/types.js';
@@ -14,9 +14,10 @@ function row(grant: string, f: LoadFigures, serverCores: string): Row {
     'non-2xx': f.non2xx,
     errors: f.errors,
     'server cores': f.cpu.serverCores,
-    pinned: serverCores,
+    'server on core': serverCores,
     'server µs CPU/req': f.serverCpuMicrosPerRequest,
-    'other cores': f.cpu.otherCores,
+    'db+redis cores': f.cpu.storeCores,
+    'foreign cores': f.cpu.foreignCores,
   };
 }
 
@@ -87,7 +88,7 @@ export const grants: Scenario = {
             },
             onResponse: (status, body) => {
               if (status !== 200) return;
-              const next = (JSON.parse(body) as { refresh_token?: string }).refresh_token;
+              const next = /"refresh_token":"([A-Za-z0-9_-]+)"/.exec(body)?.[1];
               if (next) {
                 pool.push(next);
                 rotated++;
@@ -111,7 +112,9 @@ export const grants: Scenario = {
           notes: [
             `stores: ${stores.description}`,
             `setup: ${logins.length} password logins in ${loginSeconds.toFixed(1)} s (${(logins.length / loginSeconds).toFixed(0)}/s, 4 in parallel; argon2id-bound)`,
-            '"server cores": CPU of the server process (with PGlite, the database runs in it too); "other cores": the rest of the machine minus the load generator (PostgreSQL, Redis)',
+            '"server cores": CPU of the server process (with PGlite, the database runs in it too); "db+redis cores": local postgres and redis-server processes; "foreign cores": anything else',
+            ...contention('client_credentials', cc),
+            ...contention('refresh_token', refresh),
           ],
         };
       } finally {

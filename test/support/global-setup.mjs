@@ -32,5 +32,10 @@ export default async function globalSetup() {
     process.env.LK_TEST_PGLITE_TEMPLATE = file;
     console.log(`\n[test] embedded PGlite (DATABASE_URL unset); template ${file}`);
   }
-  console.log(process.env.REDIS_URL ? '[test] Redis at REDIS_URL' : '[test] REDIS_URL unset: in-process revocation store; tests that need a real Redis say so and stand aside');
+  console.log(
+    process.env.REDIS_URL
+      ? '[test] Redis at REDIS_URL'
+      : '[test] REDIS_URL unset: in-process revocation store. Standing aside (they need a real Redis; CI sets REDIS_URL):\n' +
+          '[test]   test/e2e/revocation-propagation.e2e-spec.ts: two instances sharing Redis, Redis losing its data, Redis unreachable or hung',
+  );
 }
