@@ -92,6 +92,7 @@ export const configSchema = z
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
     TRUST_PROXY: bool(false),
+    BENCH_SKIP_REVOCATION_CHECK: bool(false),
   })
   .superRefine((c, ctx) => {
     if (c.ADMIN_EMAIL && !c.ADMIN_PASSWORD) {
@@ -101,6 +102,9 @@ export const configSchema = z
       if (weakness) ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: `is too weak for the first admin: ${weakness}` });
     }
     if (c.NODE_ENV !== 'production') return;
+    if (c.BENCH_SKIP_REVOCATION_CHECK) {
+      ctx.addIssue({ code: 'custom', path: ['BENCH_SKIP_REVOCATION_CHECK'], message: 'is a benchmark setting and is refused in production' });
+    }
     if (!c.ISSUER) {
       ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'is required in production (the public https URL of this service)' });
     } else {
@@ -149,6 +153,8 @@ export class AppConfig {
   readonly keyEncryptionKey?: string;
   readonly logLevel!: RawConfig['LOG_LEVEL'];
   readonly trustProxy!: boolean;
+  /** Benchmarks only (refused in production): measure the guard without its revocation check. */
+  readonly benchSkipRevocationCheck!: boolean;
 }
 
 export class ConfigError extends Error {
@@ -195,5 +201,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyEncryptionKey: c.KEY_ENCRYPTION_KEY,
     logLevel: c.LOG_LEVEL,
     trustProxy: c.TRUST_PROXY,
+    benchSkipRevocationCheck: c.BENCH_SKIP_REVOCATION_CHECK,
   } satisfies AppConfig);
 }

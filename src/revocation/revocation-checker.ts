@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/config.schema.js';
 import { DenylistStore, RevocationStateUnavailable, type RevokedBy, type TokenRef } from './denylist.store.js';
 import { DenylistSync } from './denylist-sync.service.js';
 
@@ -12,9 +13,16 @@ export class RevocationChecker {
   constructor(
     private readonly store: DenylistStore,
     private readonly sync: DenylistSync,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.skip = config.benchSkipRevocationCheck;
+    if (this.skip) new Logger('Revocation').warn('BENCH_SKIP_REVOCATION_CHECK is on: revoked tokens are ACCEPTED (benchmark setting)');
+  }
+
+  private readonly skip: boolean;
 
   async check(token: TokenRef): Promise<RevokedBy | null> {
+    if (this.skip) return null;
     if (this.sync.behind) {
       await this.sync.catchUp().catch(() => undefined);
       if (this.sync.behind) throw new RevocationStateUnavailable('catching up with PostgreSQL');
