@@ -90,9 +90,9 @@ export class RevocationController {
         const live =
           !found.used && !session.revokedAt && found.expiresAt.getTime() > now && session.expiresAt.getTime() > now && session.idleExpiresAt.getTime() > now;
         if (!live || found.userStatus !== 'active' || owner?.status !== 'active') return inactive;
+        // token_type is left out: RFC 7662 takes it from RFC 6749 section 5.1 access-token types.
         return {
           active: true,
-          token_type: 'refresh_token',
           client_id: session.clientId,
           sub: session.userId,
           username: found.userEmail,
