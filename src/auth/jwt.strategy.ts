@@ -8,6 +8,7 @@ import { checkClaims } from '../tokens/access-token.verifier.js';
 import { KeyService, SIGNING_ALG } from '../tokens/keys/key.service.js';
 import { InvalidToken, RevocationUnavailable } from './auth.errors.js';
 import type { Principal } from './principal.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Tokens longer than this are refused before any parsing. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -40,6 +41,27 @@ interface Claims {
   exp?: unknown;
 }
 
+type Verifier = (token: string, key: unknown, options: unknown, done: (err: Error | null, payload?: Record<string, unknown>) => void) => void;
+
+/**
+ * passport-jwt's signature check, through a cache of tokens already verified (see
+ * VerifiedTokenCache). passport-jwt looks its verifier up on the class for every request; this wraps
+ * it once. Everything before it (the header checks in secretOrKeyProvider) and after it (claims,
+ * revocation) still runs on every request.
+ */
+function cacheVerifications(cache: VerifiedTokenCache): void {
+  const strategyClass = Strategy as unknown as { JwtVerifier: Verifier; __latchkeyOriginal?: Verifier };
+  const original = (strategyClass.__latchkeyOriginal ??= strategyClass.JwtVerifier);
+  strategyClass.JwtVerifier = (token, key, options, done) => {
+    const hit = cache.get(token);
+    if (hit) return done(null, hit);
+    original(token, key, options, (err, payload) => {
+      if (!err && payload) cache.set(token, payload);
+      done(err, payload);
+    });
+  };
+}
+
 /**
  * passport-jwt with the algorithm pinned to ES256, `typ` at+jwt, `iss`, `aud` and `exp` checked, and
  * the key found by `kid` in the in-memory key cache. A verified token is then checked against the
@@ -65,7 +87,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
         if (typeof header.typ !== 'string' || !['at+jwt', 'application/at+jwt'].includes(header.typ.toLowerCase())) return done(new InvalidToken('not an access token (typ)'));
         if (typeof header.kid !== 'string') return done(new InvalidToken('unknown signing key'));
         keys.findVerificationKey(header.kid).then(
-          (key) => (key ? done(null, key) : done(new InvalidToken('unknown signing key'))),
+          // A revoked key stays refused even after its denylist entry expires: its holder could mint more.
+          (key) => (key ? done(null, key) : done(new InvalidToken(keys.isRevoked(header.kid!) ? 'token revoked' : 'unknown signing key'))),
           // The key store could not be read: that is an outage (503), not a bad token.
           () => done(new RevocationUnavailable()),
         );
@@ -76,6 +99,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       ignoreExpiration: false,
       passReqToCallback: true,
     }));
+    cacheVerifications(new VerifiedTokenCache({ maxEntries: config.verifiedTokenCacheEntries, maxBytes: config.verifiedTokenCacheEntries * 1024 }));
   }
 
   async validate(req: { headers: { authorization?: string } }, payload: Claims): Promise<Principal> {

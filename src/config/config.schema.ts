@@ -93,6 +93,7 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
     TRUST_PROXY: bool(false),
     BENCH_SKIP_REVOCATION_CHECK: bool(false),
+    VERIFIED_TOKEN_CACHE_ENTRIES: int(10000, 0, 1000000),
   })
   .superRefine((c, ctx) => {
     if (c.ADMIN_EMAIL && !c.ADMIN_PASSWORD) {
@@ -155,6 +156,8 @@ export class AppConfig {
   readonly trustProxy!: boolean;
   /** Benchmarks only (refused in production): measure the guard without its revocation check. */
   readonly benchSkipRevocationCheck!: boolean;
+  /** Tokens whose signature is remembered as verified (0: none); about 1 KiB each at most. */
+  readonly verifiedTokenCacheEntries!: number;
 }
 
 export class ConfigError extends Error {
@@ -202,5 +205,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.LOG_LEVEL,
     trustProxy: c.TRUST_PROXY,
     benchSkipRevocationCheck: c.BENCH_SKIP_REVOCATION_CHECK,
+    verifiedTokenCacheEntries: c.VERIFIED_TOKEN_CACHE_ENTRIES,
   } satisfies AppConfig);
 }

@@ -102,7 +102,7 @@ export class TypeOrmRevocationRepository extends RevocationRepository {
 
   async since(afterId: string, now: Date): Promise<{ records: RevocationRecord[]; lastId: string }> {
     const rows: RecordRow[] = await this.ds.query(
-      `SELECT id::text, kind, subject, cutoff_ms, honour_until FROM revocations WHERE id > $1::bigint ORDER BY id LIMIT 10000`,
+      `SELECT id::text, kind, subject, cutoff_ms, honour_until FROM revocations WHERE id > $1::bigint ORDER BY revocations.id LIMIT 10000`,
       [afterId],
     );
     const lastId = rows.length ? rows[rows.length - 1].id! : afterId;

@@ -49,7 +49,7 @@ export class TypeOrmAuditLogRepository extends AuditLogRepository {
     params.push(f.limit + 1);
     const rows: Record<string, unknown>[] = await this.ds.query(
       `SELECT id::text, at, actor_type, actor_id, action, target_type, target_id, reason, request_id, data FROM audit_log
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY audit_log.id DESC LIMIT $${params.length}`,
       params,
     );
     const items = rows.slice(0, f.limit).map((r) => ({

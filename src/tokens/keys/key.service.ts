@@ -68,6 +68,11 @@ export class KeyService implements OnModuleInit, OnModuleDestroy {
     return key.publicKey;
   }
 
+  /** True for a key revoked as compromised: it verifies nothing, and its tokens count as revoked. */
+  isRevoked(kid: string): boolean {
+    return this.keys.get(kid)?.status === 'revoked';
+  }
+
   /** As verificationKey, but an unknown `kid` first triggers one reload (at most once a second). */
   async findVerificationKey(kid: string): Promise<KeyObject | undefined> {
     const found = this.verificationKey(kid);
