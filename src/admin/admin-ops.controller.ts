@@ -36,6 +36,7 @@ export class AdminOpsController {
   @HttpCode(200)
   async revokeClient(@CurrentPrincipal() p: Principal, @Param('id') clientId: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     await this.revocation.revokeClient(clientId, staffContext(p, body.reason, req));
+    this.clients.forget(clientId);
     return { done: true };
   }
 

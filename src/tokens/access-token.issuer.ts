@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { SignJWT } from 'jose';
+import jwt from 'jsonwebtoken';
 import { AppConfig } from '../config/config.schema.js';
 import { KeyService, SIGNING_ALG } from './keys/key.service.js';
 
@@ -51,15 +51,17 @@ export class AccessTokenIssuer {
       roles: s.roles,
       iat_ms: nowMs,
     };
-    const accessToken = await new SignJWT(claims)
-      .setProtectedHeader({ alg: SIGNING_ALG, typ: 'at+jwt', kid })
-      .setIssuer(this.config.issuer)
-      .setSubject(s.sub)
-      .setAudience(this.config.accessTokenAudience)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + this.config.accessTokenTtl)
-      .setJti(jti)
-      .sign(privateKey);
+    // jsonwebtoken signs ES256 about twice as fast as jose here (see PERF-NOTES.md); the claims are ours.
+    const body: AccessTokenClaims = {
+      iss: this.config.issuer,
+      sub: s.sub,
+      aud: this.config.accessTokenAudience,
+      iat,
+      exp: iat + this.config.accessTokenTtl,
+      jti,
+      ...claims,
+    };
+    const accessToken = jwt.sign(body, privateKey, { algorithm: SIGNING_ALG, keyid: kid, header: { alg: SIGNING_ALG, typ: 'at+jwt', kid } });
     return { accessToken, expiresIn: this.config.accessTokenTtl, jti };
   }
 }

@@ -21,9 +21,34 @@ export interface ClientCredentials {
   method: 'client_secret_basic' | 'client_secret_post' | 'none';
 }
 
+/**
+ * How long a client's credentials row is reused from memory by the token endpoint. Revoking a client
+ * sets its cutoff this far and more into the future (RevocationService), so a token issued from a
+ * stale entry on another instance is refused all the same, and its sessions end in the database.
+ */
+export const CLIENT_CACHE_MS = 5_000;
+
 @Injectable()
 export class ClientsService {
+  private readonly credentialsCache = new Map<string, { at: number; found: Awaited<ReturnType<ClientRepository['findCredentials']>> }>();
+
   constructor(private readonly clients: ClientRepository) {}
+
+  private async credentials(clientId: string) {
+    const now = Date.now();
+    const cached = this.credentialsCache.get(clientId);
+    if (cached && now - cached.at < CLIENT_CACHE_MS) return cached.found;
+    const found = await this.clients.findCredentials(clientId);
+    if (this.credentialsCache.size >= 10_000) this.credentialsCache.clear();
+    // Unknown ids are not remembered: a flood of made-up ids must not evict real clients.
+    if (found) this.credentialsCache.set(clientId, { at: now, found });
+    return found;
+  }
+
+  /** Forget a client's cached credentials on this instance (after revoking it here). */
+  forget(clientId: string): void {
+    this.credentialsCache.delete(clientId);
+  }
 
   /** Registers a client app; a confidential one gets a secret, returned here once and stored only as a hash. */
   async create(input: CreateClientInput): Promise<{ client: Client; clientSecret?: string }> {
@@ -66,7 +91,8 @@ export class ClientsService {
    */
   async authenticate(creds: ClientCredentials): Promise<Client> {
     if (!creds.clientId) throw invalidClient('client authentication is required');
-    const found = await this.clients.findCredentials(creds.clientId);
+    if (creds.clientId.length > 200) throw invalidClient();
+    const found = await this.credentials(creds.clientId);
     const expected = found?.secretHash ?? sha256(`no-such-client:${creds.clientId}`);
     if (!found) {
       constantTimeEqual(sha256(creds.clientSecret ?? ''), expected);

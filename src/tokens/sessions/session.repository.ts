@@ -147,9 +147,13 @@ export class TypeOrmSessionRepository extends SessionRepository {
         userRoles: found.user_roles,
         userTokensValidAfter: found.user_tokens_valid_after ? new Date(found.user_tokens_valid_after) : null,
       });
-      await tx.query(`UPDATE refresh_tokens SET used_at = now() WHERE id = $1`, [found.token_id]);
-      await tx.query(`UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($2, expires_at) WHERE id = $1`, [session.id, idleExpiresAt]);
-      await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [session.id, newHash, found.token_expires_at]);
+      // One statement, one round trip: mark the token used, touch the session, store the successor.
+      await tx.query(
+        `WITH used AS (UPDATE refresh_tokens SET used_at = now() WHERE id = $1),
+              touched AS (UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($3, expires_at) WHERE id = $2)
+         INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($2, $4, $5)`,
+        [found.token_id, session.id, idleExpiresAt, newHash, found.token_expires_at],
+      );
       return { kind: 'rotated', session, userRoles: found.user_roles, issuedAtMs: Date.now() };
     });
   }
