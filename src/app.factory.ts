@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { genRequestId } from './infra/http/request-id.js';
+import { logRequests } from './infra/logging/request-log.js';
 
 /** Bodies past this size are refused with 413 before any handler sees them. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -23,6 +24,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.register(helmet as never, { contentSecurityPolicy: false });
+  logRequests(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();

@@ -1,8 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from 'nestjs-pino';
-import { createApp } from './app.factory.js';
 import { ConfigError, loadConfig } from './config/config.schema.js';
-import { openDatabase } from './infra/database/open-database.js';
 
 async function main(): Promise<void> {
   let config;
@@ -15,6 +12,12 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Loaded after the configuration is known to be good, so a bad one fails in a blink.
+  const [{ createApp }, { openDatabase }, { Logger }] = await Promise.all([
+    import('./app.factory.js'),
+    import('./infra/database/open-database.js'),
+    import('nestjs-pino'),
+  ]);
   const database = await openDatabase(config);
   if (database.kind === 'embedded-shared') {
     process.stderr.write(`Another Latchkey process already serves the embedded database in ${config.dataDir}; stop it or set DATA_DIR\n`);

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { PasswordHasher } from '../infra/crypto/password-hasher.js';
 import { ValidationFailed } from '../infra/errors/domain-error.js';
@@ -35,6 +36,8 @@ const sessionJson = (s: Session, current: string) => ({
 /** What a signed-in user may do for themself: read their profile and sessions, end sessions. */
 @Controller()
 export class MeController {
+  private readonly emails = new LRUCache<string, string>({ max: 50_000 });
+
   constructor(
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
@@ -43,12 +46,22 @@ export class MeController {
     private readonly hasher: PasswordHasher,
   ) {}
 
+  /**
+   * The caller's profile. The token was just checked against the denylist, so its user is active
+   * and its roles are current (a role change refuses older tokens); only the email, which never
+   * changes, is read from the database, once, then from memory.
+   */
   @Get('userinfo')
   async userinfo(@CurrentPrincipal() p: Principal) {
     const { userId } = requireUser(p);
-    const user = await this.users.findById(userId);
-    if (!user) throw new InvalidToken('the user no longer exists');
-    return { sub: user.id, email: user.email, roles: user.roles, status: user.status, updated_at: Math.floor(user.updatedAt.getTime() / 1000) };
+    let email = this.emails.get(userId);
+    if (!email) {
+      const user = await this.users.findById(userId);
+      if (!user) throw new InvalidToken('the user no longer exists');
+      email = user.email;
+      this.emails.set(userId, email);
+    }
+    return { sub: userId, email, roles: p.roles };
   }
 
   @Get('me/sessions')

@@ -16,7 +16,7 @@ describe('the embedded default (no DATABASE_URL, no REDIS_URL)', () => {
     const port = await freePort();
     const env = cleanEnv({ PORT: String(port), DATA_DIR: dataDir });
 
-    const first = startService(env);
+    const first = startService({ ...env, LOG_LEVEL: 'debug' });
     let firstExit: number | null = null;
     try {
       expect(await waitFor(`http://127.0.0.1:${port}/health/ready`, 200, 60_000)).toBe(true);
@@ -28,6 +28,24 @@ describe('the embedded default (no DATABASE_URL, no REDIS_URL)', () => {
       expect(created.stderr).toBe('');
       expect(created.status).toBe(0);
       expect(JSON.parse(created.stdout).user).toMatchObject({ email: 'ops@example.com', roles: ['admin'] });
+
+      // Secrets never reach the log, even at debug level where every request is logged.
+      const client = JSON.parse(runCli(['client:create', '--name', 'console', '--type', 'confidential', '--grant', 'password', '--json'], env).stdout);
+      const tokenRes = await fetch(`http://127.0.0.1:${port}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.client.client_id}:${client.client_secret}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'password', username: 'ops@example.com', password: 'a long enough passphrase' }),
+      });
+      expect(tokenRes.status).toBe(200);
+      const tokens = (await tokenRes.json()) as { access_token: string; refresh_token: string };
+      expect((await fetch(`http://127.0.0.1:${port}/userinfo?access_token=${tokens.access_token}`, { headers: { authorization: `Bearer ${tokens.access_token}`, cookie: 'session=cookie-secret' } })).status).toBe(200);
+      await fetch(`http://127.0.0.1:${port}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=password&password=wrong-secret-guess&client_id=x` });
+      await new Promise((r) => setTimeout(r, 300));
+      const log = first.output();
+      expect(log).toMatch(/request completed/);
+      for (const secret of ['a long enough passphrase', 'wrong-secret-guess', client.client_secret, tokens.access_token, tokens.refresh_token, 'cookie-secret']) {
+        expect(log).not.toContain(secret);
+      }
     } finally {
       firstExit = await first.stop();
     }

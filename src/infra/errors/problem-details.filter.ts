@@ -88,7 +88,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = ctx.getRequest<FastifyRequest>();
     if (err instanceof OAuthError || request.url.startsWith('/oauth/')) {
       const oauth = toOAuthError(err);
-      if (oauth.status >= 500) this.logger.error(err);
+      if (oauth.status >= 500) this.logger.error({ err, requestId: request.id }, 'request failed');
       reply
         .status(oauth.status)
         .headers(oauth.headers)
@@ -99,7 +99,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return;
     }
     const problem = toProblem(err);
-    if (problem.status >= 500 && problem.status !== 503) this.logger.error(err);
+    if (problem.status >= 500 && problem.status !== 503) this.logger.error({ err, requestId: request.id }, 'request failed');
     problem.instance = request.url.split('?')[0];
     problem.request_id = String(request.id);
     const headers = (err as { headers?: Record<string, string> })?.headers;
