@@ -17,6 +17,8 @@ export function createRedis(config: AppConfig): Redis {
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 100, 2000),
     lazyConnect: false,
+    // Commands issued in the same tick share one write: under load, one syscall for many checks.
+    enableAutoPipelining: true,
   });
 }
 
