@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { KeyService } from '../../src/tokens/keys/key.service.js';
+import { authGet, createClient, createUser, login, type TestClient } from '../support/fixtures.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+/** The verified-token cache saves the signature check only: revocation and expiry still apply. */
+describe('verified-token cache', () => {
+  let t: TestApp;
+  let web: TestClient;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    web = await createClient(t.app, { grants: ['password', 'refresh_token'] });
+  });
+  afterAll(() => t?.close());
+
+  it('still checks revocation on every request for a token it has seen', async () => {
+    const user = await createUser(t.app);
+    const tokens = await login(t, web, user);
+    for (let i = 0; i < 3; i++) expect((await authGet(t, '/userinfo', tokens.access_token)).status).toBe(200);
+    await fetch(`${t.url}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const r = await authGet(t, '/userinfo', tokens.access_token);
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toMatch(/token revoked/);
+  });
+
+  it('never serves a token at or past its exp', async () => {
+    const user = await createUser(t.app);
+    const { sid } = JSON.parse(Buffer.from((await login(t, web, user)).access_token.split('.')[1], 'base64url').toString());
+    const { kid, privateKey } = t.app.get(KeyService).signingKey();
+    const nowMs = Date.now();
+    const iat = Math.floor(nowMs / 1000);
+    const exp = iat + 2;
+    const token = await new SignJWT({ client_id: web.clientId, sid, scope: 'read', roles: [], iat_ms: nowMs })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
+      .setIssuer(t.config.issuer)
+      .setAudience(t.config.accessTokenAudience)
+      .setSubject(user.id)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .setJti(randomUUID())
+      .sign(privateKey);
+    expect((await authGet(t, '/userinfo', token)).status).toBe(200);
+    expect((await authGet(t, '/userinfo', token)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+    const after = await authGet(t, '/userinfo', token);
+    expect(after.status).toBe(401);
+    expect(after.headers.get('www-authenticate')).toMatch(/token expired/);
+  });
+});
