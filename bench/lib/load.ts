@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { HttpProbe, type TimedRequest } from './http.js';
 import { type CpuUse, cpuMeter } from './machine.js';
 import type { Window } from './profile.js';
 import type { Server } from './stack.js';
@@ -39,6 +40,8 @@ export interface LoadFigures {
   timeouts: number;
   mismatches: number;
   cpu: CpuUse;
+  /** Paced runs only: requests not sent because 64 were already waiting (the server could not keep up). */
+  dropped?: number;
   /** Server CPU time per request, µs (server cores × seconds / requests). */
   serverCpuMicrosPerRequest: number | null;
   warmup?: { requests: number; requestsPerSecond: number; non2xx: number; errors: number };
@@ -57,7 +60,8 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
-function summarize(latencies: number[]): LatencyMs {
+/** Mean, percentiles and max of a set of latencies (ms), to the microsecond. */
+export function summarize(latencies: number[]): LatencyMs {
   const sorted = Float64Array.from(latencies).sort();
   const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
   return {
@@ -139,6 +143,14 @@ export async function measure(o: LoadOptions): Promise<LoadFigures> {
   };
 }
 
+/** The median of some figures (the mean of the middle two for an even count); NaN for none. */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /** Other processes took CPU during the run (≥ 0.2 cores): the figures are low. */
 export function contention(name: string, f: LoadFigures): string[] {
   const c = f.cpu.foreignCores;
@@ -154,4 +166,84 @@ export function problems(name: string, f: LoadFigures): string[] {
   if (f.warmup?.non2xx || f.warmup?.errors) out.push(`${name}: warm-up had ${f.warmup.non2xx} non-2xx and ${f.warmup.errors} errors`);
   if (!f.requests) out.push(`${name}: no responses at all`);
   return out;
+}
+
+export interface PacedOptions {
+  server: Server;
+  title: string;
+  /** Requests per second, sent on a fixed schedule (open loop), whatever the answers take. */
+  rate: number;
+  /** Seconds. */
+  duration: number;
+  /** The i-th request. */
+  request: (i: number) => TimedRequest;
+  verifyBody?: (body: string) => boolean;
+}
+
+/**
+ * Latency below saturation: requests sent at a fixed rate on a schedule (autocannon's rate limit
+ * sends each second's quota in a burst, which queues), over keep-alive connections (up to 64 in
+ * flight). Bounded: nothing is sent after `duration`, and stragglers are given 15 s.
+ */
+export async function measurePaced(o: PacedOptions): Promise<LoadFigures> {
+  const probe = new HttpProbe(o.server.url);
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  let non2xx = 0;
+  let errors = 0;
+  let mismatches = 0;
+  const inFlight = new Set<Promise<void>>();
+  const meter = cpuMeter(o.server.pid);
+  const startUs = nowUs();
+  const t0 = performance.now();
+  const total = Math.round(o.rate * o.duration);
+  let sent = 0;
+  let skipped = 0; // not sent: 64 already in flight
+  try {
+    while (sent < total) {
+      const due = t0 + (sent * 1000) / o.rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // Catch up on what the timer's lateness made due, but never more than 64 in flight.
+      while (sent < total && t0 + (sent * 1000) / o.rate <= performance.now()) {
+        if (inFlight.size >= 64) {
+          skipped++;
+          sent++;
+          continue;
+        }
+        const p = probe
+          .send(o.request(sent++))
+          .then((r) => {
+            latencies.push(r.ms);
+            statusCodes[r.status] = (statusCodes[r.status] ?? 0) + 1;
+            if (r.status < 200 || r.status > 299) non2xx++;
+            else if (o.verifyBody && !o.verifyBody(r.body)) mismatches++;
+          })
+          .catch(() => void errors++)
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+    }
+    await Promise.race([Promise.all(inFlight), new Promise((r) => setTimeout(r, 15_000))]);
+  } finally {
+    probe.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  measuredWindows.push({ title: o.title, startUs, endUs: nowUs() });
+  const cpu = meter.stop();
+  const requests = latencies.length;
+  return {
+    requests,
+    seconds: round(seconds, 3),
+    requestsPerSecond: round(requests / seconds, 1),
+    latencyMs: summarize(latencies),
+    non2xx,
+    statusCodes,
+    errors,
+    timeouts: 0,
+    mismatches,
+    cpu,
+    dropped: skipped,
+    serverCpuMicrosPerRequest: cpu.serverCores !== null && requests ? round((cpu.serverCores * seconds * 1e6) / requests, 0) : null,
+  };
 }

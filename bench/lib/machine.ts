@@ -46,6 +46,15 @@ export function placeProcesses(): Placement {
   return { serverPrefix: ['taskset', '-c', '0'], serverCores: '0', loadCores: '1', note: 'server on core 0, load generator on core 1 (taskset)' };
 }
 
+/**
+ * The placement of a further server process pinned to `core` instead of the server core (e.g. a
+ * second instance on the load generator's core); unchanged when nothing is pinned.
+ */
+export function placementOnCore(base: Placement, core: number): Placement {
+  if (!base.serverPrefix.length || core >= cpus().length) return base;
+  return { ...base, serverPrefix: ['taskset', '-c', String(core)], serverCores: String(core) };
+}
+
 let clockTicks: number | undefined;
 function ticksPerSecond(): number {
   if (clockTicks === undefined) {

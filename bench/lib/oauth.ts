@@ -30,9 +30,10 @@ export function createClient(server: Server, name = 'bench'): BenchClient {
   return { clientId: out.client.client_id, clientSecret: out.client_secret, authorization: basicAuth(out.client.client_id, out.client_secret) };
 }
 
-export function createUser(server: Server, password = 'a long enough passphrase'): BenchUser {
+/** A user through the CLI; `roles` (e.g. ['admin']) become `--role` flags. */
+export function createUser(server: Server, password = 'a long enough passphrase', roles: string[] = []): BenchUser {
   const email = `bench-${randomBytes(4).toString('hex')}@example.com`;
-  const out = server.cli<{ user: { id: string } }>(['user:create', '--email', email, '--password', password]);
+  const out = server.cli<{ user: { id: string } }>(['user:create', '--email', email, '--password', password, ...roles.flatMap((r) => ['--role', r])]);
   return { id: out.user.id, email, password };
 }
 

@@ -217,7 +217,15 @@ export async function startServer(options: ServerOptions): Promise<Server> {
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const stop = onCleanup(`stop server pid ${child.pid}`, () => stopChild(child));
+  let stopping = false;
+  const stop = onCleanup(`stop server pid ${child.pid}`, () => {
+    stopping = true;
+    return stopChild(child);
+  });
+  // A server that dies mid-run (a crash, or dist/ rebuilt under it by another build) says why.
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`bench: server pid ${child.pid} (${url}) exited unexpectedly (${code ?? signal}); its last output:\n${out.slice(-3000)}\n`);
+  });
   try {
     await new Promise<void>((done, fail) => {
       child.once('spawn', done);
@@ -242,4 +250,9 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     },
     stop,
   };
+}
+
+/** The extra node flags the runner gives every server (`--cpu-prof …` with --profile), for other processes a scenario starts. */
+export function serverNodeArgs(): string[] {
+  return [...defaults.nodeArgs];
 }

@@ -1,7 +1,17 @@
 import type { Scenario } from '../lib/types.js';
+import { denylistMemory } from './denylist-memory.js';
 import { grants } from './grants.js';
+import { propagation } from './propagation.js';
+import { verify } from './verify.js';
+import { peer } from './peer.js';
+import { storm } from './storm.js';
 
 /** Every known scenario, in the order `npm run bench` runs them. Add one line per new scenario. */
 export const scenarios: Scenario[] = [
   grants,
+  verify,
+  propagation,
+  denylistMemory,
+  peer,
+  storm,
 ];

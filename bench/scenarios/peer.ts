@@ -1,0 +1,276 @@
+import type autocannon from 'autocannon';
+import { HttpProbe } from '../lib/http.js';
+import { type LoadFigures, contention, measure, measuredWindows, median, problems } from '../lib/load.js';
+import { processCpuSeconds } from '../lib/machine.js';
+import { FORM, type TokenResponse, createClient, createUser, login } from '../lib/oauth.js';
+import { startPeer } from '../lib/peer.js';
+import { type Window, printProfiles } from '../lib/profile.js';
+import { type Server, provisionStores, startServer } from '../lib/stack.js';
+import type { Row, Scenario } from '../lib/types.js';
+
+/** Rounds of each side, run A B A B …: odd, for a true median; 5 because a shared 2-core machine varies. */
+const ROUNDS = 5;
+/** Users logged in once each through Latchkey's password grant; their tokens go round-robin over the requests. */
+const USERS = 8;
+/** The "Hot path" goal: Latchkey's protected, revocation-checked route at ≥ 2.0x the peer's req/s, p99 no higher. */
+const GOAL_RATIO = 2.0;
+
+const r1 = (n: number) => Math.round(n * 10) / 10;
+const r3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/** A: Latchkey; B: the typical peer (the goal's yardstick); C: the same peer with its keys as KeyObjects. */
+type Side = 'latchkey' | 'peer' | 'peer-keyobject';
+const SIDES: Side[] = ['latchkey', 'peer', 'peer-keyobject'];
+const LABEL: Record<Side, string> = {
+  latchkey: 'A latchkey GET /userinfo',
+  peer: 'B peer GET /me (jwks-rsa)',
+  'peer-keyobject': 'C peer GET /me (KeyObject)',
+};
+
+interface Run {
+  round: number;
+  side: Side;
+  figures: LoadFigures;
+  /** CPU of the other two servers (idle, on the same core) over this run, in cores. */
+  idleOtherCores: number | null;
+}
+
+/** Cores some processes used together over an async step (null without /proc). */
+async function cpuOf<T>(pids: number[], step: () => Promise<T>): Promise<{ value: T; cores: number | null }> {
+  const sum = () => {
+    let total = 0;
+    for (const pid of pids) {
+      const c = processCpuSeconds(pid);
+      if (c === undefined) return undefined;
+      total += c;
+    }
+    return total;
+  };
+  const c0 = sum();
+  const t0 = performance.now();
+  const value = await step();
+  const c1 = sum();
+  const s = (performance.now() - t0) / 1000;
+  return { value, cores: c0 !== undefined && c1 !== undefined ? Math.round(((c1 - c0) / s) * 100) / 100 : null };
+}
+
+/**
+ * The "Hot path" goal: Latchkey's protected route with the revocation check on (as shipped:
+ * NODE_ENV=production, the denylist in Redis when REDIS_URL is set) against the typical stateless
+ * NestJS service (bench/peer: Express adapter, passport-jwt ES256 with its keys through jwks-rsa's
+ * passportJwtSecret, no revocation check at all), on the same tokens, the same core, the same load.
+ * A third side, the same peer holding its keys as KeyObjects built once (PEER_KEYS=keyobject),
+ * shows how much of the peer's cost is jwks-rsa handing jsonwebtoken a PEM to parse per request.
+ *
+ * One Latchkey and the two peers run side by side for the whole scenario, all pinned to the server
+ * core; they take turns (A B C A B C …), so while one is measured the others are idle (their CPU over
+ * each run is recorded). Every run has its own warm-up; the medians are compared.
+ */
+export const peer: Scenario = {
+  name: 'peer',
+  description: 'Latchkey GET /userinfo (revocation check on) vs the typical NestJS+Express+passport-jwt service GET /me (and the same with KeyObjects), A B C × 5',
+  async run({ settings, placement, log }) {
+    const { duration, warmup, connections } = settings;
+    const stores = await provisionStores();
+    try {
+      log(`stores: ${stores.description}`);
+      if (!stores.redis) log('REDIS_URL is unset: Latchkey checks revocation against its in-process store (no Redis round trip in these figures)');
+      // An hour's tokens, so that they outlive every round whatever --duration says.
+      const latchkey = await startServer({ stores, env: { ACCESS_TOKEN_TTL: '3600' } });
+      log(`latchkey: ${latchkey.url} (pid ${latchkey.pid}, cores ${latchkey.cores})`);
+
+      const client = createClient(latchkey);
+      const users = Array.from({ length: USERS }, () => createUser(latchkey));
+      log(`logging in ${USERS} users through the password grant`);
+      const tokens: TokenResponse[] = (await Promise.all(users.map((u) => login(latchkey, client, u, { count: 1, parallel: 1, timeoutMs: 60_000 })))).flat();
+      const auths = tokens.map((t) => `Bearer ${t.access_token}`);
+      // A spare token, revoked at once: Latchkey must refuse it (the check is on); the peers take it.
+      const [spare] = await login(latchkey, client, users[0], { count: 1, parallel: 1 });
+      const revoke = await withProbe(latchkey.url, (p) =>
+        p.send({ method: 'POST', path: '/oauth/revoke', headers: { 'content-type': FORM, authorization: client.authorization }, body: `token=${spare.access_token}&token_type_hint=access_token` }),
+      );
+      if (revoke.status !== 200) throw new Error(`POST /oauth/revoke answered ${revoke.status}: ${revoke.body.slice(0, 200)}`);
+
+      const peers = {
+        peer: await startPeer({ latchkeyUrl: latchkey.url, placement, keys: 'jwks-rsa' }),
+        'peer-keyobject': await startPeer({ latchkeyUrl: latchkey.url, placement, keys: 'keyobject' }),
+      };
+      for (const [name, p] of Object.entries(peers)) log(`${name}: ${p.url} (pid ${p.pid}, cores ${p.cores}), keys from ${latchkey.url}/.well-known/jwks.json`);
+      const servers: Record<Side, Server> = { latchkey, ...peers };
+      const pathOf = (s: Side) => (s === 'latchkey' ? '/userinfo' : '/me');
+
+      const failures: string[] = [];
+      const checks: Record<string, number> = {};
+      for (const s of SIDES) {
+        await withProbe(servers[s].url, async (probe) => {
+          const ok = await probe.send({ path: pathOf(s), headers: { authorization: auths[0] } });
+          if (ok.status !== 200) throw new Error(`${s} GET ${pathOf(s)} answered ${ok.status}: ${ok.body.slice(0, 300)}\n${servers[s].output().slice(-2000)}`);
+          checks[`${s}.validToken`] = ok.status;
+          checks[`${s}.responseBytes`] = Buffer.byteLength(ok.body);
+          checks[`${s}.revokedToken`] = (await probe.send({ path: pathOf(s), headers: { authorization: `Bearer ${spare.access_token}` } })).status;
+          checks[`${s}.noToken`] = (await probe.send({ path: pathOf(s) })).status;
+        });
+      }
+      if (checks['latchkey.revokedToken'] !== 401) failures.push(`latchkey answered ${checks['latchkey.revokedToken']} to a revoked token (expected 401): the revocation check is not on`);
+      for (const s of ['peer', 'peer-keyobject'] as Side[]) {
+        if (checks[`${s}.revokedToken`] !== 200) failures.push(`${s} answered ${checks[`${s}.revokedToken`]} to a revoked (but well-signed) token: expected 200, it checks nothing`);
+        if (checks[`${s}.noToken`] !== 401) failures.push(`${s} answered ${checks[`${s}.noToken`]} without a token (expected 401)`);
+      }
+
+      const runs: Run[] = [];
+      const peerWindows: Record<string, Window[]> = { peer: [], 'peer-keyobject': [] };
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const s of SIDES) {
+          const server = servers[s];
+          let i = 0;
+          const request: autocannon.Request = {
+            method: 'GET',
+            path: pathOf(s),
+            setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: auths[i++ % auths.length] } }),
+          };
+          log(`round ${round} ${LABEL[s]}: ${warmup}s warm-up + ${duration}s, ${connections} connections`);
+          const others = SIDES.filter((x) => x !== s).map((x) => servers[x].pid);
+          const { value: figures, cores } = await cpuOf(others, () =>
+            measure({ server, title: `${s} round ${round}`, connections, duration, warmup, request, verifyBody: (body) => body.includes('"sub":"') }),
+          );
+          // With --profile the runner prints Latchkey's profile by the measured windows: the peers'
+          // runs are kept apart (an idle Latchkey then) and their own profiles printed by them below.
+          if (s !== 'latchkey') peerWindows[s].push(measuredWindows.pop()!);
+          failures.push(...problems(`round ${round} ${s}`, figures));
+          runs.push({ round, side: s, figures, idleOtherCores: cores });
+        }
+      }
+      for (const p of Object.values(peers)) await p.stop();
+      await latchkey.stop();
+      for (const [name, p] of Object.entries(peers)) {
+        if (!p.profileDir) continue;
+        process.stdout.write(`\n  CPU profile of ${name} (its measured runs; Latchkey's follows the table):\n`);
+        printProfiles(p.profileDir, peerWindows[name]);
+      }
+
+      const of = (s: Side) => runs.filter((r) => r.side === s);
+      const medOf = (values: (number | null)[]) => {
+        const v = values.filter((x): x is number => x !== null);
+        return v.length ? median(v) : null;
+      };
+      const summary = (s: Side) => ({
+        requestsPerSecond: r1(medOf(of(s).map((r) => r.figures.requestsPerSecond))!),
+        p50Ms: r3(medOf(of(s).map((r) => r.figures.latencyMs.p50))!),
+        p99Ms: r3(medOf(of(s).map((r) => r.figures.latencyMs.p99))!),
+        serverCores: medOf(of(s).map((r) => r.figures.cpu.serverCores)),
+        serverCpuMicrosPerRequest: medOf(of(s).map((r) => r.figures.serverCpuMicrosPerRequest)),
+        storeCores: medOf(of(s).map((r) => r.figures.cpu.storeCores)),
+        foreignCores: medOf(of(s).map((r) => r.figures.cpu.foreignCores)),
+        idleOtherCores: medOf(of(s).map((r) => r.idleOtherCores)),
+      });
+      const med = Object.fromEntries(SIDES.map((s) => [s, summary(s)])) as Record<Side, ReturnType<typeof summary>>;
+      const A = med.latchkey;
+      const versus = (s: Side) => {
+        const perRound = Array.from({ length: ROUNDS }, (_, k) => {
+          const a = runs.find((r) => r.round === k + 1 && r.side === 'latchkey')!.figures;
+          const b = runs.find((r) => r.round === k + 1 && r.side === s)!.figures;
+          return { round: k + 1, ratio: r3(a.requestsPerSecond / b.requestsPerSecond), latchkeyP99Ms: a.latencyMs.p99, otherP99Ms: b.latencyMs.p99, p99NoHigher: a.latencyMs.p99 <= b.latencyMs.p99 };
+        });
+        const ratio = r3(A.requestsPerSecond / med[s].requestsPerSecond);
+        return {
+          requestsPerSecondRatio: ratio,
+          medianOfRoundRatios: r3(median(perRound.map((p) => p.ratio))),
+          ratioMet: ratio >= GOAL_RATIO,
+          latchkeyP99Ms: A.p99Ms,
+          otherP99Ms: med[s].p99Ms,
+          p99Met: A.p99Ms <= med[s].p99Ms,
+          perRound,
+        };
+      };
+      const vsPeer = versus('peer');
+      const vsKeyObject = versus('peer-keyobject');
+
+      const row = (round: string, s: Side, f: { rps: number; p50: number; p99: number; cores: number | null; cpu: number | null; foreign: number | null }, a: { rps: number; p99: number }): Row => ({
+        round,
+        server: LABEL[s],
+        'req/s': f.rps,
+        'p50 ms': f.p50,
+        'p99 ms': f.p99,
+        'server cores': f.cores,
+        'µs CPU/req': f.cpu,
+        'latchkey ÷ this': s === 'latchkey' ? null : r3(a.rps / f.rps),
+        'latchkey p99 ≤ this': s === 'latchkey' ? '' : a.p99 <= f.p99 ? 'yes' : 'NO',
+        'foreign cores': f.foreign,
+      });
+      const fromRun = (r: Run) => ({ rps: r.figures.requestsPerSecond, p50: r.figures.latencyMs.p50, p99: r.figures.latencyMs.p99, cores: r.figures.cpu.serverCores, cpu: r.figures.serverCpuMicrosPerRequest, foreign: r.figures.cpu.foreignCores });
+      const fromMed = (s: Side) => ({ rps: med[s].requestsPerSecond, p50: med[s].p50Ms, p99: med[s].p99Ms, cores: med[s].serverCores, cpu: med[s].serverCpuMicrosPerRequest, foreign: med[s].foreignCores });
+      const table: Row[] = [
+        ...runs.map((r) => row(String(r.round), r.side, fromRun(r), fromRun(runs.find((x) => x.round === r.round && x.side === 'latchkey')!))),
+        ...SIDES.map((s) => row('median', s, fromMed(s), fromMed('latchkey'))),
+      ];
+      const verdict = (v: ReturnType<typeof versus>) =>
+        `req/s ratio ${v.requestsPerSecondRatio} (median of rounds' ratios ${v.medianOfRoundRatios}; goal ≥ ${GOAL_RATIO}: ${v.ratioMet ? 'met' : 'MISSED'}), p99 ${v.latchkeyP99Ms} vs ${v.otherP99Ms} ms (goal: no higher: ${v.p99Met ? 'met' : 'MISSED'})`;
+      const notes = [
+        `GOAL (Hot path), Latchkey vs the typical peer (B): ${verdict(vsPeer)}`,
+        `for reference, Latchkey vs the peer with KeyObjects (C, not the goal's yardstick): ${verdict(vsKeyObject)}`,
+        `per round (Latchkey ÷ B; Latchkey ÷ C): ${vsPeer.perRound.map((p, k) => `${p.round}: ${p.ratio}; ${vsKeyObject.perRound[k].ratio}`).join(' | ')}`,
+        stores.redis
+          ? 'Latchkey: NODE_ENV=production, revocation check on (as shipped), denylist in Redis (one MGET per request)'
+          : '!! REDIS_URL is unset: Latchkey checked revocation against its IN-PROCESS store (single-instance mode), without the Redis round trip of a production deployment',
+        `proofs: a revoked token got ${checks['latchkey.revokedToken']} from Latchkey, ${checks['peer.revokedToken']} / ${checks['peer-keyobject.revokedToken']} from the peers (they check only signature, iss, aud, exp); response bodies: Latchkey ${checks['latchkey.responseBytes']} B ({sub,email,roles}), peers ${checks['peer.responseBytes']} B (the claims)`,
+        'peers: NestJS 12 defaults with @nestjs/platform-express (Express 5), @nestjs/passport + passport-jwt AuthGuard(\'jwt\'), ES256, iss and aud checked, NODE_ENV=production, no per-request logging; B gets its keys through jwks-rsa passportJwtSecret (cache on: a PEM string, parsed by jsonwebtoken on every request), C from the JWKS fetched once at start-up into KeyObjects by kid',
+        `all three servers alive throughout, pinned to core ${latchkey.cores}, taking turns (the idle two used ${A.idleOtherCores ?? '-'} cores (median) during Latchkey's runs, ${med.peer.idleOtherCores ?? '-'} during B's, ${med['peer-keyobject'].idleOtherCores ?? '-'} during C's); load on core ${placement.loadCores}; ${warmup}s warm-up + ${duration}s per run, ${connections} connections, ${auths.length} users' tokens round-robin per request`,
+        'latency is closed-loop at saturation: p99 is mostly queueing (≈ connections ÷ req/s) plus the server\'s pauses (GC, timers)',
+        ...(settings.profile ? ['!! --profile: all servers ran with --cpu-prof (it costs each some throughput): use this run for the profiles, not the figures'] : []),
+        ...runs.flatMap((r) => contention(`round ${r.round} ${r.side}`, r.figures)),
+      ];
+      if (!vsPeer.ratioMet || !vsPeer.p99Met) {
+        notes.push(`!! goal missed: ${[!vsPeer.ratioMet ? `ratio ${vsPeer.requestsPerSecondRatio} < ${GOAL_RATIO}` : '', !vsPeer.p99Met ? `Latchkey p99 ${A.p99Ms} ms > peer p99 ${med.peer.p99Ms} ms` : ''].filter(Boolean).join('; ')}`);
+      }
+
+      return {
+        settings: {
+          duration,
+          warmup,
+          connections,
+          pipelining: 1,
+          rounds: ROUNDS,
+          order: Array.from({ length: ROUNDS }, () => 'A B C').join(' '),
+          users: USERS,
+          accessTokenTtl: 3600,
+          stores: stores.description,
+          revocationStore: stores.redis ? 'redis' : 'in-process (REDIS_URL unset)',
+          cores: { latchkey: latchkey.cores, peer: peers.peer.cores, peerKeyObject: peers['peer-keyobject'].cores, load: placement.loadCores },
+          latchkey: { route: 'GET /userinfo', nodeEnv: 'production', revocationCheck: 'on (as shipped)' },
+          peer: {
+            route: 'GET /me',
+            nodeEnv: 'production',
+            stack: 'NestJS 12 + @nestjs/platform-express (Express 5) + @nestjs/passport AuthGuard(jwt) + passport-jwt',
+            keys: { peer: 'jwks-rsa passportJwtSecret (cache: true, rateLimit: true)', 'peer-keyobject': 'JWKS fetched at start-up, crypto.createPublicKey({format: jwk}) by kid' },
+            algorithms: ['ES256'],
+            checks: 'signature, iss, aud, exp; no revocation',
+          },
+          goal: { versus: 'peer (B)', ratio: GOAL_RATIO, p99: 'Latchkey p99 ≤ peer p99' },
+          profiled: settings.profile,
+        },
+        figures: {
+          revocationStore: stores.redis ? 'redis' : 'in-process',
+          checks,
+          runs: runs.map((r) => ({ round: r.round, side: r.side, idleOtherCores: r.idleOtherCores, ...r.figures })),
+          median: med,
+          comparison: { goalRatio: GOAL_RATIO, versusPeer: vsPeer, versusPeerKeyObject: vsKeyObject },
+        },
+        table,
+        failures,
+        notes,
+      };
+    } finally {
+      await stores.dispose();
+    }
+  },
+};
+
+/** One keep-alive probe to a server for a few sequential calls. */
+async function withProbe<T>(url: string, use: (probe: HttpProbe) => Promise<T>): Promise<T> {
+  const probe = new HttpProbe(url);
+  try {
+    return await use(probe);
+  } finally {
+    probe.close();
+  }
+}
