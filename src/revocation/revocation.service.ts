@@ -25,6 +25,13 @@ export class RevocationTargetNotFound extends DomainError {
   }
 }
 
+/**
+ * Now in milliseconds on the database's clock. Cutoffs and the issue times of tokens that race with
+ * them (SessionRepository) are both read from it, inside the transactions that hold the row locks,
+ * so their order is the order of the commits whatever the instances' own clocks say.
+ */
+export const CLOCK_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint::text`;
+
 /** Revoking a client leaves room for issuance already in flight and for clocks that disagree. */
 const CLIENT_CUTOFF_MARGIN_MS = 60_000;
 
@@ -40,9 +47,10 @@ const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) && Array.isAr
  * still applies the committed record within a second (or Redis is down, and every instance fails
  * closed until it is back and rebuilt).
  *
- * Cutoffs (user, client, global) are taken inside the transaction, after the row they change is
- * locked: a token issued under a share lock of that row (see SessionRepository) carries an issue
- * time that is either before the cutoff, or after the new state was committed.
+ * Cutoffs (user, global) are taken inside the transaction on the database's clock, after the row
+ * they change is locked: a token issued under a share lock of that row (see SessionRepository)
+ * carries an issue time, from the same clock, that is either before the cutoff, or after the new
+ * state was committed (and then it carries that state).
  */
 @Injectable()
 export class RevocationService {
@@ -113,14 +121,14 @@ export class RevocationService {
   /** New roles; tokens carrying the old ones are refused. Sessions live on and refresh into the new roles. */
   setRoles(userId: string, roles: string[], ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      const [row] = rowsOf<{ old: string[] }>(
+      const [row] = rowsOf<{ old: string[]; cutoff_ms: string }>(
         await tx.query(
-          `UPDATE users u SET roles = $2, tokens_valid_after = now(), updated_at = now() FROM (SELECT roles AS old FROM users WHERE id = $1 FOR UPDATE) o WHERE u.id = $1 RETURNING o.old`,
+          `UPDATE users u SET roles = $2, tokens_valid_after = now(), updated_at = now() FROM (SELECT roles AS old FROM users WHERE id = $1 FOR UPDATE) o WHERE u.id = $1 RETURNING o.old, ${CLOCK_MS} AS cutoff_ms`,
           [userId, roles],
         ),
       );
       if (!row) throw new RevocationTargetNotFound('user');
-      const cutoffMs = Date.now();
+      const cutoffMs = Number(row.cutoff_ms);
       return {
         records: [{ kind: 'user', subject: userId, cutoffMs, honourUntil }],
         audit: { action: 'user.roles_changed', targetType: 'user', targetId: userId, data: { from: row.old, to: roles, tokens_valid_after: new Date(cutoffMs).toISOString() } },
@@ -176,7 +184,8 @@ export class RevocationService {
   revokeAll(ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
       await tx.query(`LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE`);
-      const cutoffMs = Date.now();
+      const [{ cutoff_ms }] = await tx.query(`SELECT ${CLOCK_MS} AS cutoff_ms`);
+      const cutoffMs = Number(cutoff_ms);
       const ended = rowsOf<{ id: string }>(await tx.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = 'revoke-all' WHERE revoked_at IS NULL RETURNING id`));
       return {
         records: [{ kind: 'global', subject: '', cutoffMs, honourUntil }],
@@ -187,10 +196,10 @@ export class RevocationService {
 
   private userRevocation(userId: string, ctx: AuditContext, action: string, update: string, endSessions: boolean): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      const [row] = rowsOf<{ id: string }>(await tx.query(update, [userId]));
+      const [row] = rowsOf<{ id: string; cutoff_ms: string }>(await tx.query(`${update}, ${CLOCK_MS} AS cutoff_ms`, [userId]));
       if (!row) throw new RevocationTargetNotFound('user');
       // Taken after the user row is locked by the update: see the class comment.
-      const cutoffMs = Date.now();
+      const cutoffMs = Number(row.cutoff_ms);
       const sids = endSessions ? await this.endSessions(tx, `user_id = $1`, [userId], action) : [];
       const records: RevocationRecord[] = [
         { kind: 'user', subject: userId, cutoffMs, honourUntil },

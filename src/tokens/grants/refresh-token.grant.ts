@@ -30,7 +30,9 @@ export class RefreshTokenGrant {
 
     const next = randomToken(32);
     const now = Date.now();
-    const claim = await this.sessions.rotate(sha256(presented), sha256(next), new Date(now + this.config.sessionIdleTtl * 1000), (c) => {
+    const requestedScope = params.scope?.split(' ').filter(Boolean).join(' ');
+    const want = { clientId: client.clientId, scope: requestedScope || undefined };
+    const claim = await this.sessions.rotate(sha256(presented), sha256(next), new Date(now + this.config.sessionIdleTtl * 1000), want, (c) => {
       const { session } = c;
       // RFC 6749 section 10.4: a refresh token is bound to its client. The answer says no more than for any bad token.
       if (session.clientId !== client.clientId) throw invalidGrant(INVALID);
@@ -41,7 +43,7 @@ export class RefreshTokenGrant {
       // Checked here too, so that a widened scope refuses the refresh without using the token up.
       resolveScope(params.scope, session.scope.split(' ').filter(Boolean));
     });
-    if (claim.kind === 'unknown') throw invalidGrant(INVALID);
+    if (claim.kind === 'unknown' || claim.kind === 'refused') throw invalidGrant(INVALID);
     if (claim.kind === 'reused') {
       await this.revocation.revokeFamilyOnReuse(claim.sessionId, requestId);
       throw invalidGrant(INVALID);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { CLOCK_MS } from '../../revocation/revocation.service.js';
 
 export interface Session {
   id: string;
@@ -44,8 +45,16 @@ export interface RefreshTokenInfo {
   userEmail: string;
 }
 
+/** What the refresh must satisfy besides a live session and an active user. */
+export interface RefreshConditions {
+  clientId: string;
+  /** A narrower scope asked for, or undefined for the session's own. */
+  scope?: string;
+}
+
 export type RefreshClaim =
   | { kind: 'rotated'; session: Session; userRoles: string[]; issuedAtMs: number }
+  | { kind: 'refused' }
   | { kind: 'reused'; sessionId: string }
   | { kind: 'unknown' };
 
@@ -63,7 +72,7 @@ export abstract class SessionRepository {
    * nothing changed. `check` sees the session as it stood before this use and throws to refuse the
    * refresh; a refused refresh changes nothing (the token stays unused, the session untouched).
    */
-  abstract rotate(oldHash: string, newHash: string, idleExpiresAt: Date, check: (c: RefreshCandidate) => void): Promise<RefreshClaim>;
+  abstract rotate(oldHash: string, newHash: string, idleExpiresAt: Date, want: RefreshConditions, check: (c: RefreshCandidate) => void): Promise<RefreshClaim>;
   abstract find(sid: string): Promise<Session | null>;
   /** A refresh token by its hash, with what introspection and revocation need to judge it. */
   abstract findRefreshToken(hash: string): Promise<RefreshTokenInfo | null>;
@@ -115,31 +124,51 @@ export class TypeOrmSessionRepository extends SessionRepository {
       if (!user || user.status !== 'active') return null;
       const [row] = await tx.query(
         `INSERT INTO sessions (user_id, client_id, scope, ip, user_agent, expires_at, idle_expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *, ${CLOCK_MS} AS issued_at_ms`,
         [s.userId, s.clientId, s.scope, s.ip, s.userAgent, s.expiresAt, s.idleExpiresAt],
       );
       // After the insert: a revoke-all holding the sessions table lock has committed by now.
-      const issuedAtMs = Date.now();
+      const issuedAtMs = Number(row.issued_at_ms);
       await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [row.id, refreshHash, refreshExpiresAt]);
       return { session: toSession(row), issuedAtMs, roles: user.roles as string[] };
     });
   }
 
-  rotate(oldHash: string, newHash: string, idleExpiresAt: Date, check: (c: RefreshCandidate) => void): Promise<RefreshClaim> {
-    return this.ds.transaction(async (tx) => {
-      // Lock the token row: a concurrent claim of the same token waits here, then sees it used.
-      const [found] = (await tx.query(
-        `SELECT rt.id AS token_id, rt.used_at, rt.expires_at AS token_expires_at, u.status AS user_status, u.roles AS user_roles,
+  async rotate(oldHash: string, newHash: string, idleExpiresAt: Date, want: RefreshConditions, check: (c: RefreshCandidate) => void): Promise<RefreshClaim> {
+    // One statement, one round trip, its own transaction: lock the token row (a concurrent claim of
+    // the same token waits, then sees it used) and share-lock the user, judge, and only if every
+    // condition holds mark the token used, touch the session and store the successor. The issue
+    // time of the new access token is taken inside, on the database's clock, before the commit
+    // (see RevocationService on cutoffs).
+    const [found] = (await this.ds.query(
+      `WITH cand AS (
+         SELECT rt.id AS token_id, rt.used_at, rt.expires_at AS token_expires_at, u.status AS user_status, u.roles AS user_roles,
                 u.tokens_valid_after AS user_tokens_valid_after, s.*
            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
           WHERE rt.token_hash = $1
-          FOR UPDATE OF rt FOR SHARE OF u`,
-        [oldHash],
-      )) as (Row & { token_id: string; used_at: Date | null; token_expires_at: Date; user_status: string; user_roles: string[]; user_tokens_valid_after: Date | null })[];
-      if (!found) return { kind: 'unknown' };
-      if (found.used_at) return { kind: 'reused', sessionId: found.id };
-      const session = toSession(found);
-      // Throws (and so rolls back, changing nothing) when the refresh must be refused.
+          FOR UPDATE OF rt FOR SHARE OF u
+       ), ok AS (
+         SELECT token_id, id AS sid, token_expires_at FROM cand
+          WHERE used_at IS NULL AND client_id = $2 AND revoked_at IS NULL AND user_status = 'active'
+            AND expires_at > now() AND idle_expires_at > now() AND token_expires_at > now()
+            AND ($3::text IS NULL OR string_to_array($3::text, ' ') <@ string_to_array(scope, ' '))
+       ), used AS (
+         UPDATE refresh_tokens SET used_at = now() WHERE id IN (SELECT token_id FROM ok) RETURNING id
+       ), touched AS (
+         UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($4, expires_at) WHERE id IN (SELECT sid FROM ok) RETURNING id
+       ), added AS (
+         INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT sid, $5, token_expires_at FROM ok RETURNING id
+       )
+       SELECT cand.*, (SELECT count(*) FROM added)::int AS rotated,
+              ${CLOCK_MS} AS issued_at_ms
+         FROM cand`,
+      [oldHash, want.clientId, want.scope ?? null, idleExpiresAt, newHash],
+    )) as (Row & { token_id: string; used_at: Date | null; token_expires_at: Date; user_status: string; user_roles: string[]; user_tokens_valid_after: Date | null; rotated: number; issued_at_ms: string })[];
+    if (!found) return { kind: 'unknown' };
+    if (found.used_at) return { kind: 'reused', sessionId: found.id };
+    const session = toSession(found);
+    if (found.rotated !== 1) {
+      // Refused, nothing changed. `check` says why (invalid_grant or invalid_scope).
       check({
         session,
         tokenExpiresAt: new Date(found.token_expires_at),
@@ -147,15 +176,9 @@ export class TypeOrmSessionRepository extends SessionRepository {
         userRoles: found.user_roles,
         userTokensValidAfter: found.user_tokens_valid_after ? new Date(found.user_tokens_valid_after) : null,
       });
-      // One statement, one round trip: mark the token used, touch the session, store the successor.
-      await tx.query(
-        `WITH used AS (UPDATE refresh_tokens SET used_at = now() WHERE id = $1),
-              touched AS (UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($3, expires_at) WHERE id = $2)
-         INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($2, $4, $5)`,
-        [found.token_id, session.id, idleExpiresAt, newHash, found.token_expires_at],
-      );
-      return { kind: 'rotated', session, userRoles: found.user_roles, issuedAtMs: Date.now() };
-    });
+      return { kind: 'refused' };
+    }
+    return { kind: 'rotated', session, userRoles: found.user_roles, issuedAtMs: Number(found.issued_at_ms) };
   }
 
   async findRefreshToken(hash: string): Promise<RefreshTokenInfo | null> {
