@@ -58,7 +58,11 @@ withRealRedis('revocation across two instances sharing PostgreSQL and Redis', ()
           body: new URLSearchParams({ token: victim.access_token }),
         });
       expect(res.ok).toBe(true);
-      refusedOnB.push((await authGet(b, '/userinfo', victim.access_token)).status);
+      let status = (await authGet(b, '/userinfo', victim.access_token)).status;
+      // 503 is a refusal too (fail closed: Redis answered later than the command timeout on this
+      // busy machine); the request after it must then say why: revoked.
+      if (status === 503) status = (await authGet(b, '/userinfo', victim.access_token)).status === 401 ? 401 : 503;
+      refusedOnB.push(status);
     }
     expect(refusedOnB.filter((s) => s !== 401)).toEqual([]);
     expect((await authGet(b, '/userinfo', bystander.access_token)).status).toBe(200);
