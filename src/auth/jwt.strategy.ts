@@ -29,6 +29,11 @@ function decodeHeader(raw: string): Header | null {
   }
 }
 
+/** What the key provider learnt of the token, for validate() on the same request. */
+interface VerifiedRequest {
+  latchkeyToken?: { raw: string; kid?: string };
+}
+
 interface Claims {
   sub?: unknown;
   client_id?: unknown;
@@ -80,8 +85,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
         if (token && token.length > MAX_TOKEN_BYTES) throw new InvalidToken('token too large');
         return token;
       },
-      secretOrKeyProvider: (_req: unknown, raw: string, done: (err: unknown, key?: unknown) => void) => {
+      secretOrKeyProvider: (req: VerifiedRequest, raw: string, done: (err: unknown, key?: unknown) => void) => {
         const header = decodeHeader(raw);
+        // validate() needs the kid and the raw token too: keep them rather than decode again.
+        req.latchkeyToken = { raw, kid: header?.kid };
         if (!header) return done(new InvalidToken('malformed token'));
         if (header.alg !== SIGNING_ALG) return done(new InvalidToken('unexpected algorithm'));
         if (typeof header.typ !== 'string' || !['at+jwt', 'application/at+jwt'].includes(header.typ.toLowerCase())) return done(new InvalidToken('not an access token (typ)'));
@@ -102,11 +109,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     cacheVerifications(new VerifiedTokenCache({ maxEntries: config.verifiedTokenCacheEntries, maxBytes: config.verifiedTokenCacheEntries * 1024 }));
   }
 
-  async validate(req: { headers: { authorization?: string } }, payload: Claims): Promise<Principal> {
+  async validate(req: VerifiedRequest, payload: Claims): Promise<Principal> {
     const c = checkClaims(payload as Record<string, unknown>);
     if (!c) throw new InvalidToken('missing or inconsistent claims');
-    const raw = req.headers.authorization!.slice(7).trim();
-    const kid = decodeHeader(raw)!.kid!;
+    const { raw, kid } = req.latchkeyToken as { raw: string; kid: string };
     const principal: Principal = {
       sub: c.sub,
       clientId: c.client_id,
