@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HASHING_THREAD_NICE } from '../../src/infra/crypto/hashing-pool.js';
 import autocannon from 'autocannon';
 import { HttpProbe, type TimedRequest } from '../lib/http.js';
 import { type LoadFigures, type LatencyMs, contention, measure, measuredWindows, median, problems, summarize } from '../lib/load.js';
@@ -192,7 +193,7 @@ function startStorm(server: Server, authorization: string, body: string, connect
 }
 
 /**
- * Does a burst of password logins (argon2id, on the libuv pool that shares the server's core)
+ * Does a burst of password logins (argon2id, on hashing threads that share the server's core)
  * hurt the protected route? `GET /userinfo` under a steady, moderate, open-loop load (a fixed
  * schedule at RATE_SHARE of the route's measured maximum, so its latency is the request's own and
  * not queueing), first calm, then while a second generator hammers `POST /oauth/token` password
@@ -334,7 +335,7 @@ export const storm: Scenario = {
           `goal: GET /userinfo p99 during the storm ÷ without = ${factor} (median p99 ${stormM.p99Ms} ms vs ${calmM.p99Ms} ms; goal ≤ ${GOAL_P99_FACTOR}: ${met ? 'met' : 'MISSED'}); per round: ${perRound.map((p) => `${p.round}: ${p.stormP99Ms}/${p.calmP99Ms} = ${p.factor}`).join('; ')}`,
           `steady load: ${rate} req/s on a fixed schedule (open loop over ${STEADY_SOCKETS} keep-alive connections; a request due while all are busy waits, and the wait counts in its latency), ${RATE_SHARE * 100}% of the measured maximum ${capacity.requestsPerSecond} req/s (${PROBE_SECONDS}s saturated, ${connections} connections); ${auths.length} users' tokens round-robin`,
           `storm: ${STORM_CONNECTIONS} keep-alive connections of password grants back to back (argon2id m=19 MiB t=2 p=1 verify, new session, refresh token), its own client and user; login figures are the 200s answered inside the measured window`,
-          `server pinned to core ${server.cores} (its libuv pool too, so argon2 shares the core with the event loop; availableParallelism() is 1 there, so Latchkey's hash gate lets one hash run at a time); both load generators in the bench process on core ${placement.loadCores}`,
+          `server pinned to core ${server.cores} (its threads too, so argon2 shares the core with the event loop; availableParallelism() is 1 there, so Latchkey's hashing pool runs one hash at a time, on a worker thread at nice ${HASHING_THREAD_NICE}); both load generators in the bench process on core ${placement.loadCores}`,
           stores.redis ? `stores: ${stores.description} (revocation check on, as shipped)` : `!! REDIS_URL is unset: stores: ${stores.description}`,
           ...(stores.database === 'pglite' ? ['embedded PGlite runs inside the server process: each login\'s session and refresh-token writes take the server\'s core too'] : []),
           ...(dropped

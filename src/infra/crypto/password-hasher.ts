@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { Algorithm } from '@node-rs/argon2';
+import { HashingPool } from './hashing-pool.js';
 
 /** OWASP's first argon2id configuration: m=19 MiB, t=2, p=1. */
 export const ARGON2_PARAMS = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -13,38 +15,21 @@ export abstract class PasswordHasher {
 }
 
 /**
- * At most one hash per core runs at a time; the rest wait in line. A login storm then cannot take
- * every libuv thread from the token verification that shares them.
+ * Hashes on a small pool of low-priority worker threads (`HashingPool`): about one hash per core
+ * at a time, the rest queued, so a login storm slows logins, not the verification of tokens that
+ * shares the cores.
  */
-class Gate {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    else this.running++;
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
-  }
-}
-
-export class Argon2PasswordHasher extends PasswordHasher {
-  private readonly gate = new Gate(Math.max(1, availableParallelism()));
+export class Argon2PasswordHasher extends PasswordHasher implements OnApplicationShutdown {
+  readonly pool = new HashingPool(Math.max(1, availableParallelism()), ARGON2_PARAMS);
   private readonly prefix = `$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`;
 
   hash(password: string): Promise<string> {
-    return this.gate.run(() => hash(password, ARGON2_PARAMS));
+    return this.pool.run<string>({ op: 'hash', password });
   }
 
   async verify(stored: string, password: string): Promise<boolean> {
     try {
-      return await this.gate.run(() => verify(stored, password));
+      return await this.pool.run<boolean>({ op: 'verify', hash: stored, password });
     } catch {
       return false;
     }
@@ -52,5 +37,9 @@ export class Argon2PasswordHasher extends PasswordHasher {
 
   needsRehash(stored: string): boolean {
     return !stored.startsWith(this.prefix);
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.pool.close();
   }
 }
