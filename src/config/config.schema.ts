@@ -94,6 +94,7 @@ export const configSchema = z
     TRUST_PROXY: bool(false),
     BENCH_SKIP_REVOCATION_CHECK: bool(false),
     VERIFIED_TOKEN_CACHE_ENTRIES: int(10000, 0, 1000000),
+    PASSWORD_HASH_QUEUE_LIMIT: int(128, 1, 100000),
   })
   .superRefine((c, ctx) => {
     if (c.ADMIN_EMAIL && !c.ADMIN_PASSWORD) {
@@ -158,6 +159,8 @@ export class AppConfig {
   readonly benchSkipRevocationCheck!: boolean;
   /** Tokens whose signature is remembered as verified (0: none); about 1 KiB each at most. */
   readonly verifiedTokenCacheEntries!: number;
+  /** Password checks waiting for a hashing thread, at most; past it sign-in answers 503 with Retry-After. */
+  readonly passwordHashQueueLimit!: number;
 }
 
 export class ConfigError extends Error {
@@ -206,5 +209,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: c.TRUST_PROXY,
     benchSkipRevocationCheck: c.BENCH_SKIP_REVOCATION_CHECK,
     verifiedTokenCacheEntries: c.VERIFIED_TOKEN_CACHE_ENTRIES,
+    passwordHashQueueLimit: c.PASSWORD_HASH_QUEUE_LIMIT,
   } satisfies AppConfig);
 }

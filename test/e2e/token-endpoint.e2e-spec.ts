@@ -223,3 +223,36 @@ describe('brute-force throttling of the password grant', () => {
     expect(r.headers.get('retry-after')).toBeTruthy();
   });
 });
+
+describe('a login storm past the hashing queue', () => {
+  let t: TestApp;
+  let web: TestClient;
+  let user: Awaited<ReturnType<typeof createUser>>;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { PASSWORD_HASH_QUEUE_LIMIT: '1' } });
+    db = t.app.get(DataSource);
+    web = await createClient(t.app, { grants: ['password'] });
+    user = await createUser(t.app);
+  });
+  afterAll(() => t?.close());
+
+  it('sheds what cannot wait with 503 temporarily_unavailable and Retry-After, creating nothing, never a wrong-password answer', async () => {
+    const sessions = async () => Number((await db.query('SELECT count(*) AS n FROM sessions WHERE user_id = $1', [user.id]))[0].n);
+    const before = await sessions();
+    const answers = await Promise.all(Array.from({ length: 24 }, () => tokenRequest(t, web, { grant_type: 'password', username: user.email, password: user.password })));
+    const shed = answers.filter((a) => a.status === 503);
+    const ok = answers.filter((a) => a.status === 200);
+    expect(shed.length).toBeGreaterThan(0);
+    expect(ok.length).toBeGreaterThan(0);
+    expect(ok.length + shed.length).toBe(answers.length);
+    for (const a of shed) {
+      expect(a.body.error).toBe('temporarily_unavailable');
+      expect(a.headers.get('retry-after')).toBe('1');
+    }
+    expect(await sessions()).toBe(before + ok.length);
+    // Shed sign-ins were not counted as failures: the account is not throttled, and signs in now.
+    expect((await tokenRequest(t, web, { grant_type: 'password', username: user.email, password: user.password })).status).toBe(200);
+  });
+});

@@ -11,6 +11,14 @@ export const HASHING_THREAD_NICE = 10;
 
 export type HashingTask = { op: 'hash'; password: string } | { op: 'verify'; hash: string; password: string };
 
+/** Every thread is busy and `maxWaiting` tasks already wait: the caller should shed the request. */
+export class HashingQueueFull extends Error {
+  constructor(waiting: number) {
+    super(`${waiting} password hashes already waiting`);
+    this.name = 'HashingQueueFull';
+  }
+}
+
 interface Pending {
   task: HashingTask;
   resolve: (value: unknown) => void;
@@ -94,8 +102,9 @@ class HashingThread {
 
 /**
  * At most `size` password hashes at a time (about one per core), each on its own worker thread at
- * a lower scheduling priority than the event loop; the rest wait in line, first come first served.
- * Threads start on first use and do not keep the process alive.
+ * a lower scheduling priority than the event loop; up to `maxWaiting` more wait in line, first come
+ * first served, and past that `run` fails at once with HashingQueueFull rather than queue without
+ * end. Threads start on first use and do not keep the process alive.
  */
 export class HashingPool {
   private readonly threads: HashingThread[] = [];
@@ -105,11 +114,15 @@ export class HashingPool {
   constructor(
     private readonly size: number,
     private readonly params: object,
+    private readonly maxWaiting = 128,
     private readonly nice = HASHING_THREAD_NICE,
   ) {}
 
   run<T>(task: HashingTask): Promise<T> {
     if (this.closed) return Promise.reject(new Error('hashing pool closed'));
+    if (this.queue.length >= this.maxWaiting && !this.threads.some((t) => !t.busy) && this.threads.length >= this.size) {
+      return Promise.reject(new HashingQueueFull(this.queue.length));
+    }
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ task, resolve: resolve as (v: unknown) => void, reject });
       this.dispatch();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { HASHING_THREAD_NICE, HashingPool } from './hashing-pool.js';
-import { ARGON2_PARAMS, Argon2PasswordHasher } from './password-hasher.js';
+import type { AppConfig } from '../../config/config.schema.js';
+import { HASHING_THREAD_NICE, HashingPool, HashingQueueFull } from './hashing-pool.js';
+import { ARGON2_PARAMS, Argon2PasswordHasher, PasswordHashingBusy } from './password-hasher.js';
 
 /** The nice value of one thread of this process, from /proc (field 19 of its stat line). */
 function niceOf(tid: number): number {
@@ -9,7 +10,7 @@ function niceOf(tid: number): number {
 }
 
 describe('Argon2PasswordHasher', () => {
-  const hasher = new Argon2PasswordHasher();
+  const hasher = new Argon2PasswordHasher({ passwordHashQueueLimit: 128 } as AppConfig);
   afterAll(() => hasher.onApplicationShutdown());
 
   it('hashes with argon2id and the current parameters, and verifies', async () => {
@@ -23,6 +24,21 @@ describe('Argon2PasswordHasher', () => {
   it('answers false, not an error, for a malformed stored hash', async () => {
     await expect(hasher.verify('not-a-hash', 'whatever')).resolves.toBe(false);
     expect(hasher.needsRehash('$argon2id$v=19$m=4096,t=3,p=1$abc$def')).toBe(true);
+  });
+
+  it('says busy (503), never "wrong password", when the queue is full', async () => {
+    const busy = new Argon2PasswordHasher({ passwordHashQueueLimit: 1 } as AppConfig);
+    try {
+      const stored = await busy.hash('correct horse battery staple');
+      const burst = Array.from({ length: 6 }, () => busy.verify(stored, 'correct horse battery staple').then((ok) => ok, (e: Error) => e));
+      const results = await Promise.all(burst);
+      expect(results.filter((r) => r === true).length).toBeGreaterThan(0);
+      expect(results.filter((r) => r instanceof PasswordHashingBusy).length).toBeGreaterThan(0);
+      expect(results.filter((r) => r === false)).toEqual([]);
+      await expect(busy.hash('x'.repeat(20)).catch((e) => e)).resolves.toMatch(/^\$argon2id/);
+    } finally {
+      await busy.onApplicationShutdown();
+    }
   });
 
   it('hashes on threads of lower priority than the event loop, which keeps its own', async () => {
@@ -45,6 +61,20 @@ describe('HashingPool', () => {
       expect(order).toEqual([0, 1, 2]);
       expect(new Set(hashes).size).toBe(3);
       expect(pool.waiting).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('past its waiting limit, fails at once with HashingQueueFull and leaves the queue as it was', async () => {
+    const pool = new HashingPool(1, ARGON2_PARAMS, 1);
+    try {
+      const running = pool.run<string>({ op: 'hash', password: 'running password' });
+      const waiting = pool.run<string>({ op: 'hash', password: 'waiting password' });
+      await expect(pool.run({ op: 'hash', password: 'one too many' })).rejects.toBeInstanceOf(HashingQueueFull);
+      expect(pool.waiting).toBe(1);
+      await expect(Promise.all([running, waiting])).resolves.toHaveLength(2);
+      await expect(pool.run<string>({ op: 'hash', password: 'room again now' })).resolves.toMatch(/^\$argon2id\$/);
     } finally {
       await pool.close();
     }

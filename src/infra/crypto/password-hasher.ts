@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
-import type { OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Algorithm } from '@node-rs/argon2';
-import { HashingPool } from './hashing-pool.js';
+import { AppConfig } from '../../config/config.schema.js';
+import { DomainError } from '../errors/domain-error.js';
+import { HashingPool, HashingQueueFull } from './hashing-pool.js';
 
 /** OWASP's first argon2id configuration: m=19 MiB, t=2, p=1. */
 export const ARGON2_PARAMS = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -14,24 +16,40 @@ export abstract class PasswordHasher {
   abstract needsRehash(hash: string): boolean;
 }
 
+/** Too many password checks are waiting for a hashing thread: shed, retry in a second. */
+export class PasswordHashingBusy extends DomainError {
+  constructor() {
+    super('PASSWORD_HASHING_BUSY', 503, 'Too many sign-ins are being checked right now; retry shortly.', undefined, { 'retry-after': '1' });
+  }
+}
+
 /**
  * Hashes on a small pool of low-priority worker threads (`HashingPool`): about one hash per core
  * at a time, the rest queued, so a login storm slows logins, not the verification of tokens that
- * shares the cores.
+ * shares the cores. Past PASSWORD_HASH_QUEUE_LIMIT waiting, a check fails at once with
+ * PasswordHashingBusy (503, Retry-After), never with a wrong-password answer.
  */
+@Injectable()
 export class Argon2PasswordHasher extends PasswordHasher implements OnApplicationShutdown {
-  readonly pool = new HashingPool(Math.max(1, availableParallelism()), ARGON2_PARAMS);
+  readonly pool: HashingPool;
+
+  constructor(config: AppConfig) {
+    super();
+    this.pool = new HashingPool(Math.max(1, availableParallelism()), ARGON2_PARAMS, config.passwordHashQueueLimit);
+  }
+
   private readonly prefix = `$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`;
 
   hash(password: string): Promise<string> {
-    return this.pool.run<string>({ op: 'hash', password });
+    return this.pool.run<string>({ op: 'hash', password }).catch(busy);
   }
 
   async verify(stored: string, password: string): Promise<boolean> {
     try {
       return await this.pool.run<boolean>({ op: 'verify', hash: stored, password });
-    } catch {
-      return false;
+    } catch (err) {
+      if (err instanceof HashingQueueFull) throw new PasswordHashingBusy();
+      return false; // a malformed stored hash: no password matches it
     }
   }
 
@@ -42,4 +60,8 @@ export class Argon2PasswordHasher extends PasswordHasher implements OnApplicatio
   onApplicationShutdown(): Promise<void> {
     return this.pool.close();
   }
+}
+
+function busy(err: unknown): never {
+  throw err instanceof HashingQueueFull ? new PasswordHashingBusy() : err;
 }
