@@ -1,3 +1,4 @@
+import './gc-tuning.js';
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config.schema.js';
 
