@@ -18,6 +18,7 @@ const USAGE = `usage: npm run bench [-- [scenario...] [options]]
   --quiet-wait=S    wait up to S seconds for other work on the machine to stop (default 20)
   --profile         run servers with --cpu-prof and print where their CPU went
   --env=NAME=VALUE  extra environment for every server (repeatable), e.g. --env=DATABASE_POOL_SIZE=20
+  --node-arg=FLAG   extra node/V8 flag for every server (repeatable), e.g. --node-arg=--single-threaded-gc
   env: DATABASE_URL (a fresh lk_bench_* database on it, dropped after), REDIS_URL (a fresh key
        prefix, deleted after), BENCH_NO_PIN=1 (no taskset)`;
 
@@ -31,7 +32,7 @@ const NUMERIC = {
 } as const;
 
 function parseArgs(argv: string[]): { names: string[]; settings: Settings; list: boolean } {
-  const settings: Settings = { duration: 10, warmup: 2, connections: 16, quietWait: 20, profile: false, serverEnv: {} };
+  const settings: Settings = { duration: 10, warmup: 2, connections: 16, quietWait: 20, profile: false, serverEnv: {}, serverNodeArgs: [] };
   const names: string[] = [];
   let list = false;
   for (const arg of argv) {
@@ -42,6 +43,10 @@ function parseArgs(argv: string[]): { names: string[]; settings: Settings; list:
       const m = /^--env=([A-Z][A-Z0-9_]*)=(.*)$/.exec(arg);
       if (!m) throw new UsageError(`--env takes NAME=VALUE, got "${arg.slice(6)}"`);
       settings.serverEnv[m[1]] = m[2];
+    } else if (arg.startsWith('--node-arg=')) {
+      const flag = arg.slice('--node-arg='.length);
+      if (!/^--[a-z0-9-]+(=\S+)?$/.test(flag)) throw new UsageError(`--node-arg takes one flag such as --single-threaded-gc, got "${flag}"`);
+      settings.serverNodeArgs.push(flag);
     }
     else if (arg.startsWith('--')) {
       const [key, value] = arg.slice(2).split('=', 2) as [keyof typeof NUMERIC, string | undefined];
@@ -91,7 +96,7 @@ async function main(): Promise<number> {
     const scenario = scenarios.find((s) => s.name === name)!;
     process.stdout.write(`\n== ${scenario.name}: ${scenario.description}\n`);
     const profileDir = args.settings.profile ? join(tmpdir(), 'lk-bench-profiles', `${scenario.name}-${Date.now()}`) : undefined;
-    setServerDefaults({ placement, env: args.settings.serverEnv, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+    setServerDefaults({ placement, env: args.settings.serverEnv, nodeArgs: [...args.settings.serverNodeArgs, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] });
     if (args.settings.quietWait) ctx.log(`waiting up to ${args.settings.quietWait}s for a quiet machine`);
     const busyBefore = args.settings.quietWait ? await waitForQuiet(args.settings.quietWait * 1000) : await machineBusyCores(500);
     const busyWarning =

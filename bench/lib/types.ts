@@ -14,6 +14,8 @@ export interface Settings {
   profile: boolean;
   /** Extra environment for every server (`--env=DATABASE_POOL_SIZE=20`), for experiments. */
   serverEnv: Record<string, string>;
+  /** From `--node-arg=FLAG`: node/V8 flags for every server. */
+  serverNodeArgs: string[];
 }
 
 export interface BenchContext {
