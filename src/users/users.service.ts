@@ -65,7 +65,12 @@ export class UsersService {
   }
 
   private getDummyHash(): Promise<string> {
-    this.dummyHash ??= this.hasher.hash('latchkey-timing-equaliser-not-a-password');
+    // A failed attempt (the hashing queue full) is forgotten, so the next unknown email tries again
+    // rather than answering 503 for ever, which would tell unknown emails from known ones.
+    this.dummyHash ??= this.hasher.hash('latchkey-timing-equaliser-not-a-password').catch((err: unknown) => {
+      this.dummyHash = undefined;
+      throw err;
+    });
     return this.dummyHash;
   }
 }

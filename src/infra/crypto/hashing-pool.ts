@@ -25,24 +25,44 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** The hashing library refused the task itself (a malformed stored hash): not a pool failure. */
+export class HashingTaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HashingTaskError';
+  }
+}
+
+/** The pool could not run the task (closed, or its thread died): the caller should answer 503. */
+export class HashingUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HashingUnavailable';
+  }
+}
+
 /**
- * The worker's whole program (CommonJS, evaluated): lower its own thread's priority, then hash
- * synchronously on that thread, one task at a time. Setting the priority of one thread needs its
- * kernel thread id: /proc/thread-self names it. Where that is missing (not Linux) or refused, the
- * thread runs at normal priority and says so once.
+ * The worker's whole program (CommonJS, evaluated): lower its own thread's priority by `nice`
+ * relative to the process (setpriority on "0" is the calling thread on Linux), then hash
+ * synchronously on that thread, one task at a time. It makes no asynchronous call, so it never
+ * starts threads of its own that would inherit the lower priority. It reports its kernel thread id
+ * (from /proc/thread-self, for tests) and whether the priority was lowered.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readlinkSync } = require('node:fs');
-const { setPriority } = require('node:os');
+const { getPriority, setPriority } = require('node:os');
 const argon2 = require(workerData.argon2);
-let niced = null;
+let tid = null;
+let niced = false;
 try {
-  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  setPriority(tid, workerData.nice);
-  niced = tid;
+  setPriority(0, Math.min(19, getPriority(0) + workerData.nice));
+  niced = true;
 } catch (e) {}
-parentPort.postMessage({ ready: true, tid: niced });
+try {
+  tid = Number(readlinkSync('/proc/thread-self').split('/').pop()) || null;
+} catch (e) {}
+parentPort.postMessage({ ready: true, tid, niced });
 parentPort.on('message', ({ id, task }) => {
   try {
     const value = task.op === 'hash' ? argon2.hashSync(task.password, workerData.params) : argon2.verifySync(task.hash, task.password);
@@ -55,8 +75,10 @@ parentPort.on('message', ({ id, task }) => {
 
 class HashingThread {
   readonly worker: Worker;
-  /** The kernel thread id whose priority was lowered, or null when it could not be. */
+  /** The kernel thread id of a thread whose priority was lowered, or null. */
   readonly ready: Promise<number | null>;
+  /** After an error or exit: never given another task. */
+  dead = false;
   private current?: { id: number; pending: Pending };
   private nextId = 0;
 
@@ -65,7 +87,7 @@ class HashingThread {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { argon2, params, nice }, name: 'argon2' });
     this.worker.unref();
     this.ready = new Promise((resolve) => {
-      this.worker.once('message', (m: { tid: number | null }) => resolve(m.tid));
+      this.worker.once('message', (m: { tid: number | null; niced: boolean }) => resolve(m.niced ? m.tid : null));
       this.worker.once('exit', () => resolve(null));
     });
     this.worker.on('message', (m: { id?: number; ok?: boolean; value?: unknown; error?: string }) => {
@@ -73,18 +95,22 @@ class HashingThread {
       const { pending } = this.current;
       this.current = undefined;
       if (m.ok) pending.resolve(m.value);
-      else pending.reject(new Error(m.error));
+      else pending.reject(new HashingTaskError(m.error ?? 'hashing failed'));
       onIdle(this);
     });
-    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('error', (e) => {
+      this.dead = true;
+      this.fail(new HashingUnavailable(`hashing thread failed: ${e.message}`));
+    });
     this.worker.on('exit', (code) => {
-      this.fail(new Error(`hashing thread exited (${code})`));
+      this.dead = true;
+      this.fail(new HashingUnavailable(`hashing thread exited (${code})`));
       onExit(this);
     });
   }
 
   get busy(): boolean {
-    return this.current !== undefined;
+    return this.dead || this.current !== undefined;
   }
 
   start(pending: Pending): void {
@@ -119,7 +145,7 @@ export class HashingPool {
   ) {}
 
   run<T>(task: HashingTask): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('hashing pool closed'));
+    if (this.closed) return Promise.reject(new HashingUnavailable('hashing pool closed'));
     if (this.queue.length >= this.maxWaiting && !this.threads.some((t) => !t.busy) && this.threads.length >= this.size) {
       return Promise.reject(new HashingQueueFull(this.queue.length));
     }
@@ -142,7 +168,7 @@ export class HashingPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(new Error('hashing pool closed'));
+    for (const p of this.queue.splice(0)) p.reject(new HashingUnavailable('hashing pool closed'));
     await Promise.all(this.threads.splice(0).map((t) => t.worker.terminate()));
   }
 

@@ -3,7 +3,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Algorithm } from '@node-rs/argon2';
 import { AppConfig } from '../../config/config.schema.js';
 import { DomainError } from '../errors/domain-error.js';
-import { HashingPool, HashingQueueFull } from './hashing-pool.js';
+import { HashingPool, HashingTaskError } from './hashing-pool.js';
 
 /** OWASP's first argon2id configuration: m=19 MiB, t=2, p=1. */
 export const ARGON2_PARAMS = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -16,7 +16,7 @@ export abstract class PasswordHasher {
   abstract needsRehash(hash: string): boolean;
 }
 
-/** Too many password checks are waiting for a hashing thread: shed, retry in a second. */
+/** Too many password checks are waiting for a hashing thread (or none can run now): shed, retry in a second. */
 export class PasswordHashingBusy extends DomainError {
   constructor() {
     super('PASSWORD_HASHING_BUSY', 503, 'Too many sign-ins are being checked right now; retry shortly.', undefined, { 'retry-after': '1' });
@@ -48,8 +48,8 @@ export class Argon2PasswordHasher extends PasswordHasher implements OnApplicatio
     try {
       return await this.pool.run<boolean>({ op: 'verify', hash: stored, password });
     } catch (err) {
-      if (err instanceof HashingQueueFull) throw new PasswordHashingBusy();
-      return false; // a malformed stored hash: no password matches it
+      if (err instanceof HashingTaskError) return false; // a malformed stored hash: no password matches it
+      throw new PasswordHashingBusy(); // the queue is full, or the pool cannot hash now: never "wrong password"
     }
   }
 
@@ -63,5 +63,5 @@ export class Argon2PasswordHasher extends PasswordHasher implements OnApplicatio
 }
 
 function busy(err: unknown): never {
-  throw err instanceof HashingQueueFull ? new PasswordHashingBusy() : err;
+  throw err instanceof HashingTaskError ? err : new PasswordHashingBusy();
 }
