@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { onCleanup } from './cleanup.js';
 import type { Placement } from './machine.js';
-import { ROOT, type Server, freePort, serverNodeArgs } from './stack.js';
+import { type Server, freePort, serverNodeArgs, spawnService } from './stack.js';
 
 export interface PeerOptions {
   /** Latchkey's base URL: the peer's JWKS source, and its expected `iss` and `aud`. */
@@ -12,20 +10,6 @@ export interface PeerOptions {
   /** PEER_KEYS: 'jwks-rsa' (the tutorial way, default) or 'keyobject' (KeyObjects built once at start-up). */
   keys?: 'jwks-rsa' | 'keyobject';
   readyTimeoutMs?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) return done();
-    const force = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(force);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 export interface Peer extends Server {
@@ -55,44 +39,16 @@ export async function startPeer(o: PeerOptions): Promise<Peer> {
   const profiling = serverNodeArgs().find((a) => a.startsWith('--cpu-prof-dir='));
   const profileDir = profiling ? join(profiling.slice('--cpu-prof-dir='.length), `peer-${o.keys ?? 'jwks-rsa'}`) : undefined;
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const [cmd, ...prefixArgs] = [...o.placement.serverPrefix, process.execPath];
-  const child = spawn(cmd, [...prefixArgs, ...nodeArgs, 'dist/bench/peer/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let stopping = false;
-  const stop = onCleanup(`stop peer pid ${child.pid}`, () => {
-    stopping = true;
-    return stopChild(child);
+  const { child, output, stop } = await spawnService({
+    label: 'peer',
+    script: 'dist/bench/peer/main.js',
+    url,
+    env,
+    placement: o.placement,
+    nodeArgs,
+    ready: { path: '/me', status: 401 },
+    readyTimeoutMs: o.readyTimeoutMs,
   });
-  child.once('exit', (code, signal) => {
-    if (!stopping) process.stderr.write(`bench: peer pid ${child.pid} (${url}) exited unexpectedly (${code ?? signal}); its last output:\n${out.slice(-3000)}\n`);
-  });
-  try {
-    await new Promise<void>((done, fail) => {
-      child.once('spawn', done);
-      child.once('error', fail);
-    });
-    const until = Date.now() + (o.readyTimeoutMs ?? 60_000);
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the peer exited (${child.exitCode ?? child.signalCode}) before it was ready`);
-      if (Date.now() > until) throw new Error(`the peer was not ready within ${o.readyTimeoutMs ?? 60_000} ms`);
-      try {
-        const res = await fetch(`${url}/me`, { signal: AbortSignal.timeout(2000) });
-        await res.arrayBuffer();
-        if (res.status === 401) break;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}\n--- peer output ---\n${out.slice(-4000)}`);
-  }
   return {
     url,
     port,
@@ -100,7 +56,7 @@ export async function startPeer(o: PeerOptions): Promise<Peer> {
     cores: o.placement.serverCores,
     env,
     profileDir,
-    output: () => out,
+    output,
     cli(): never {
       throw new Error('the peer has no CLI');
     },

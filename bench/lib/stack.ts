@@ -158,20 +158,21 @@ export interface ServerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitReady(url: string, child: ChildProcess, ms: number): Promise<void> {
+/** Polls `url` until it answers `status`; fails early if the child exits. */
+async function waitReady(label: string, url: string, status: number, child: ChildProcess, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the ${label} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     try {
-      const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
-      if (res.status === 200) return;
+      if (res.status === status) return;
     } catch {
       // not listening yet
     }
     await sleep(100);
   }
-  throw new Error(`the server was not ready within ${ms} ms`);
+  throw new Error(`the ${label} was not ready within ${ms} ms`);
 }
 
 function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
@@ -209,40 +210,23 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     ...defaults.env,
   };
   const placement = options.placement ?? defaults.placement;
-  const [cmd, ...prefixArgs] = [...placement.serverPrefix, process.execPath];
-  const child = spawn(cmd, [...prefixArgs, ...defaults.nodeArgs, 'dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let stopping = false;
-  const stop = onCleanup(`stop server pid ${child.pid}`, () => {
-    stopping = true;
-    return stopChild(child);
+  const { child, output, stop } = await spawnService({
+    label: 'server',
+    script: 'dist/src/main.js',
+    url,
+    env,
+    placement,
+    nodeArgs: defaults.nodeArgs,
+    ready: { path: '/health/ready', status: 200 },
+    readyTimeoutMs: options.readyTimeoutMs,
   });
-  // A server that dies mid-run (a crash, or dist/ rebuilt under it by another build) says why.
-  child.once('exit', (code, signal) => {
-    if (!stopping) process.stderr.write(`bench: server pid ${child.pid} (${url}) exited unexpectedly (${code ?? signal}); its last output:\n${out.slice(-3000)}\n`);
-  });
-  try {
-    await new Promise<void>((done, fail) => {
-      child.once('spawn', done);
-      child.once('error', fail);
-    });
-    await waitReady(url, child, options.readyTimeoutMs ?? 60_000);
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}\n--- server output ---\n${out.slice(-4000)}`);
-  }
   return {
     url,
     port,
     pid: child.pid!,
     cores: placement.serverCores,
     env,
-    output: () => out,
+    output,
     cli<T>(args: string[]): T {
       const r = spawnSync(process.execPath, ['dist/src/cli.js', ...args, '--json'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
       if (r.status !== 0) throw new Error(`cli ${args[0]} failed (${r.status ?? r.signal}): ${r.stderr.trim() || r.stdout.trim()}`);
@@ -250,6 +234,56 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     },
     stop,
   };
+}
+
+export interface ServiceOptions {
+  /** "server" or "peer", in messages. */
+  label: string;
+  /** The script node runs, relative to the repository root. */
+  script: string;
+  /** Its base URL (the port is in `env`). */
+  url: string;
+  env: NodeJS.ProcessEnv;
+  placement: Placement;
+  nodeArgs: string[];
+  /** Ready when GET `path` answers `status`. */
+  ready: { path: string; status: number };
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts `node <script>` in its own process (pinned when placement says so), keeps the last 20 KB it
+ * prints, and waits until it is ready. The process is killed at the end of the run whatever happens;
+ * one that dies mid-run (a crash, or dist/ rebuilt under it by another build) says why.
+ */
+export async function spawnService(o: ServiceOptions): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<void> }> {
+  const [cmd, ...prefixArgs] = [...o.placement.serverPrefix, process.execPath];
+  const child = spawn(cmd, [...prefixArgs, ...o.nodeArgs, o.script], { cwd: ROOT, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let stopping = false;
+  const stop = onCleanup(`stop ${o.label} pid ${child.pid}`, () => {
+    stopping = true;
+    return stopChild(child);
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`bench: ${o.label} pid ${child.pid} (${o.url}) exited unexpectedly (${code ?? signal}); its last output:\n${out.slice(-3000)}\n`);
+  });
+  try {
+    await new Promise<void>((done, fail) => {
+      child.once('spawn', done);
+      child.once('error', fail);
+    });
+    await waitReady(o.label, `${o.url}${o.ready.path}`, o.ready.status, child, o.readyTimeoutMs ?? 60_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- ${o.label} output ---\n${out.slice(-4000)}`);
+  }
+  return { child, output: () => out, stop };
 }
 
 /** The extra node flags the runner gives every server (`--cpu-prof …` with --profile), for other processes a scenario starts. */

@@ -200,33 +200,28 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
     });
   });
 
+  /** An access token signed with the server's active key; `claims` override the valid defaults. */
+  async function forge(claims: Record<string, unknown> = {}): Promise<string> {
+    const serverKey = t.app.get(KeyService).signingKey();
+    const nowMs = Date.now();
+    const iat = Math.floor(nowMs / 1000);
+    const payload = {
+      iss: t.config.issuer,
+      aud: t.config.accessTokenAudience,
+      sub: user.id,
+      client_id: web.clientId,
+      scope: 'read',
+      roles: [],
+      jti: randomUUID(),
+      iat,
+      exp: iat + 300,
+      iat_ms: nowMs,
+      ...claims,
+    };
+    return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: serverKey.kid }).sign(serverKey.privateKey);
+  }
+
   describe('introspection edge cases (plain HTTP)', () => {
-    let serverKey: { kid: string; privateKey: import('node:crypto').KeyObject };
-
-    beforeAll(() => {
-      serverKey = t.app.get(KeyService).signingKey();
-    });
-
-    /** An access token signed with the server's active key; `claims` override the valid defaults. */
-    async function forge(claims: Record<string, unknown> = {}): Promise<string> {
-      const nowMs = Date.now();
-      const iat = Math.floor(nowMs / 1000);
-      const payload = {
-        iss: t.config.issuer,
-        aud: t.config.accessTokenAudience,
-        sub: user.id,
-        client_id: web.clientId,
-        scope: 'read',
-        roles: [],
-        jti: randomUUID(),
-        iat,
-        exp: iat + 300,
-        iat_ms: nowMs,
-        ...claims,
-      };
-      return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: serverKey.kid }).sign(serverKey.privateKey);
-    }
-
     it('says active for a token forged with the real key and every claim right (control for the expired case)', async () => {
       await expectActive(await forge());
     });
@@ -462,22 +457,8 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
     });
 
     it('answers 200 to revoking its own expired access token', async () => {
-      const key = t.app.get(KeyService).signingKey();
       const iat = Math.floor(Date.now() / 1000) - 3600;
-      const expired = await new SignJWT({
-        iss: t.config.issuer,
-        aud: t.config.accessTokenAudience,
-        sub: user.id,
-        client_id: web.clientId,
-        scope: 'read',
-        roles: [],
-        jti: randomUUID(),
-        iat,
-        exp: iat + 600,
-        iat_ms: iat * 1000,
-      })
-        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })
-        .sign(key.privateKey);
+      const expired = await forge({ iat, exp: iat + 600, iat_ms: iat * 1000 });
       expectRevoked(await revoke(web, expired));
     });
 

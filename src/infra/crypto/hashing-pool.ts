@@ -140,15 +140,14 @@ export class HashingPool {
   constructor(
     private readonly size: number,
     private readonly params: object,
-    private readonly maxWaiting = 128,
+    private readonly maxWaiting: number,
     private readonly nice = HASHING_THREAD_NICE,
   ) {}
 
   run<T>(task: HashingTask): Promise<T> {
     if (this.closed) return Promise.reject(new HashingUnavailable('hashing pool closed'));
-    if (this.queue.length >= this.maxWaiting && !this.threads.some((t) => !t.busy) && this.threads.length >= this.size) {
-      return Promise.reject(new HashingQueueFull(this.queue.length));
-    }
+    // dispatch() leaves nothing queued that a thread could take, so the queue is exactly the waiting.
+    if (this.queue.length >= this.maxWaiting) return Promise.reject(new HashingQueueFull(this.queue.length));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ task, resolve: resolve as (v: unknown) => void, reject });
       this.dispatch();
@@ -160,7 +159,7 @@ export class HashingPool {
     return this.queue.length;
   }
 
-  /** The kernel thread ids of the started threads whose priority was lowered (for tests and health). */
+  /** The kernel thread ids of the started threads whose priority was lowered (for tests). */
   async nicedThreadIds(): Promise<number[]> {
     const ids = await Promise.all(this.threads.map((t) => t.ready));
     return ids.filter((id): id is number => id !== null);

@@ -65,7 +65,7 @@ describe('Argon2PasswordHasher', () => {
 
 describe('HashingPool', () => {
   it('runs at most its size at once and queues the rest, first come first served', async () => {
-    const pool = new HashingPool(1, ARGON2_PARAMS);
+    const pool = new HashingPool(1, ARGON2_PARAMS, 8);
     try {
       const order: number[] = [];
       const tasks = [0, 1, 2].map((i) => pool.run<string>({ op: 'hash', password: `password number ${i}` }).then((h) => (order.push(i), h)));
@@ -94,7 +94,7 @@ describe('HashingPool', () => {
   });
 
   it('fails the task of a thread that dies, and carries on with a new thread', async () => {
-    const pool = new HashingPool(1, ARGON2_PARAMS);
+    const pool = new HashingPool(1, ARGON2_PARAMS, 8);
     try {
       const first = pool.run<string>({ op: 'hash', password: 'first password here' });
       const second = pool.run<string>({ op: 'hash', password: 'second password here' });
@@ -109,7 +109,7 @@ describe('HashingPool', () => {
   });
 
   it('refuses work once closed and fails what was waiting', async () => {
-    const pool = new HashingPool(1, ARGON2_PARAMS);
+    const pool = new HashingPool(1, ARGON2_PARAMS, 8);
     const outcome = (p: Promise<unknown>) => p.then(() => 'done', (e: Error) => e.message);
     const running = outcome(pool.run({ op: 'hash', password: 'running password' }));
     const waiting = outcome(pool.run({ op: 'hash', password: 'waiting password' }));
