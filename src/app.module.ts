@@ -11,7 +11,8 @@ import { UsersModule } from './users/users.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { AdminModule } from './admin/admin.module.js';
 import { RevocationModule } from './revocation/revocation.module.js';
-import { TokensModule } from './tokens/tokens.module.js';
+import { OAuthModule } from './tokens/oauth/oauth.module.js';
+import { AuditModule } from './audit/audit.module.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -24,7 +25,7 @@ export class AppModule {
   static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, RevocationModule, UsersModule, TokensModule, AuthModule, AdminModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, AuditModule, UsersModule, RevocationModule, AuthModule, OAuthModule, AdminModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
     };
   }

@@ -10,18 +10,16 @@ import { dataSourceOptions } from './infra/database/data-source.js';
 import { type DatabaseEndpoint, openDatabase } from './infra/database/open-database.js';
 import { DomainError } from './infra/errors/domain-error.js';
 import type { User } from './users/user.js';
+import { userJson } from './users/user.presenter.js';
 import { UsersModule } from './users/users.module.js';
 import { UsersService } from './users/users.service.js';
 import { RedisModule } from './infra/redis/redis.module.js';
-import { RevocationModule } from './revocation/revocation.module.js';
-import type { Client } from './tokens/clients/client.js';
+import { clientJson } from './tokens/clients/client.presenter.js';
 import { ClientsService } from './tokens/clients/clients.service.js';
 import { KeyService } from './tokens/keys/key.service.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
 /** Exit codes: 0 done, 1 failed, 2 bad input (with a one-line reason). */
-class BadInput extends Error {}
-
 interface Cli {
   config: AppConfig;
   json: boolean;
@@ -33,25 +31,7 @@ function out(cli: Cli, json: object, text: string): void {
   process.stdout.write(cli.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
 }
 
-const clientJson = (c: Client) => ({
-  client_id: c.clientId,
-  name: c.name,
-  type: c.type,
-  grant_types: c.grantTypes,
-  scopes: c.scopes,
-  status: c.status,
-  created_at: c.createdAt.toISOString(),
-});
-
 const collect = (v: string, all: string[]) => [...all, v];
-
-const userJson = (u: User) => ({
-  id: u.id,
-  email: u.email,
-  roles: u.roles,
-  status: u.status,
-  created_at: u.createdAt.toISOString(),
-});
 
 async function database(cli: Cli): Promise<DatabaseEndpoint> {
   cli.database ??= await openDatabase(cli.config);
@@ -61,7 +41,7 @@ async function database(cli: Cli): Promise<DatabaseEndpoint> {
 /** A Nest context with the database and the given feature modules, no HTTP server. */
 async function context(cli: Cli, ...features: Type[]): Promise<INestApplicationContext> {
   const { url } = await database(cli);
-  @Module({ imports: [ConfigModule.forRoot(cli.config), DatabaseModule.forRoot(url), RedisModule, RevocationModule, ...features] })
+  @Module({ imports: [ConfigModule.forRoot(cli.config), DatabaseModule.forRoot(url), RedisModule, ...features] })
   class CliModule {}
   cli.context = await NestFactory.createApplicationContext(CliModule, { logger: ['error'], abortOnError: false });
   return cli.context;
@@ -206,10 +186,6 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof DomainError && err.status < 500) {
       if (cli.json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`);
-      process.stderr.write(`error: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof BadInput) {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }

@@ -1,16 +1,15 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { AuditLog } from '../audit/audit-log.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
-import { DomainError } from '../infra/errors/domain-error.js';
 import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
 import { RevocationService } from '../revocation/revocation.service.js';
+import { clientJson } from '../tokens/clients/client.presenter.js';
 import { ClientsService } from '../tokens/clients/clients.service.js';
 import { KeyService } from '../tokens/keys/key.service.js';
 import { auditQuery, withReason } from './admin.schemas.js';
-import { staffContext } from './admin-users.controller.js';
-import { AuditLogRepository } from './audit/audit-log.repository.js';
-import { Staff, StaffGuard } from './staff.guard.js';
+import { Staff, StaffGuard, staffContext } from './staff.guard.js';
 
 /** Client apps, signing keys, the panic button and the audit log. */
 @Controller('admin/api')
@@ -20,14 +19,14 @@ export class AdminOpsController {
     private readonly clients: ClientsService,
     private readonly keys: KeyService,
     private readonly revocation: RevocationService,
-    private readonly audit: AuditLogRepository,
+    private readonly audit: AuditLog,
   ) {}
 
   @Get('clients')
   @Staff('admin')
   async listClients() {
     return {
-      clients: (await this.clients.list()).map((c) => ({ client_id: c.clientId, name: c.name, type: c.type, grant_types: c.grantTypes, scopes: c.scopes, status: c.status, created_at: c.createdAt.toISOString() })),
+      clients: (await this.clients.list()).map(clientJson),
     };
   }
 
@@ -36,7 +35,6 @@ export class AdminOpsController {
   @HttpCode(200)
   async revokeClient(@CurrentPrincipal() p: Principal, @Param('id') clientId: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     await this.revocation.revokeClient(clientId, staffContext(p, body.reason, req));
-    this.clients.forget(clientId);
     return { done: true };
   }
 
@@ -54,15 +52,9 @@ export class AdminOpsController {
   @Staff('admin')
   @HttpCode(200)
   async revokeKey(@CurrentPrincipal() p: Principal, @Param('kid') kid: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
-    const ctx = staffContext(p, body.reason, req);
-    let active = this.keys.signingKey().kid;
-    if (active === kid) {
-      active = await this.keys.rotate();
-      await this.audit.record({ action: 'signing_key.rotated', targetType: 'signing_key', targetId: active, data: { replaces: kid } }, ctx);
-    }
-    await this.revocation.revokeSigningKey(kid, ctx);
-    await this.keys.refresh(true);
-    return { revoked: kid, active };
+    // A key that signs now is replaced in the same transaction; this instance signs with the new one on return.
+    await this.revocation.revokeSigningKey(kid, staffContext(p, body.reason, req));
+    return { revoked: kid, active: this.keys.signingKey().kid };
   }
 
   @Post('revoke-all')
@@ -70,7 +62,7 @@ export class AdminOpsController {
   @HttpCode(200)
   async revokeAll(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     const plan = await this.revocation.revokeAll(staffContext(p, body.reason, req));
-    return { done: true, tokens_valid_after: plan?.audit.data?.tokens_valid_after };
+    return { done: true, tokens_valid_after: plan?.audit[0]?.data?.tokens_valid_after };
   }
 
   @Get('audit')

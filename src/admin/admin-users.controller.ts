@@ -1,42 +1,20 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { AuditLog } from '../audit/audit-log.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
-import type { AuditContext } from '../revocation/revocation.repository.js';
 import { RevocationService } from '../revocation/revocation.service.js';
-import { SessionRepository, type Session } from '../tokens/sessions/session.repository.js';
+import { sessionJson } from '../tokens/sessions/session.presenter.js';
+import { SessionRepository } from '../tokens/sessions/session.repository.js';
+import { TokensErrors } from '../tokens/tokens.errors.js';
 import type { User } from '../users/user.js';
+import { userJson } from '../users/user.presenter.js';
+import { userNotFound } from '../users/users.errors.js';
 import { UsersService } from '../users/users.service.js';
 import { createUser, listQuery, setRoles, withReason } from './admin.schemas.js';
-import { AuditLogRepository } from './audit/audit-log.repository.js';
-import { Staff, StaffGuard } from './staff.guard.js';
-
-export const staffContext = (p: Principal, reason: string, req: FastifyRequest): AuditContext => ({ actorType: 'admin', actorId: p.sub, reason, requestId: String(req.id) });
-
-export const userJson = (u: User) => ({
-  id: u.id,
-  email: u.email,
-  roles: u.roles,
-  status: u.status,
-  tokens_valid_after: u.tokensValidAfter?.toISOString() ?? null,
-  created_at: u.createdAt.toISOString(),
-  updated_at: u.updatedAt.toISOString(),
-});
-
-export const sessionJson = (s: Session) => ({
-  sid: s.id,
-  user_id: s.userId,
-  client_id: s.clientId,
-  scope: s.scope,
-  ip: s.ip,
-  user_agent: s.userAgent,
-  created_at: s.createdAt.toISOString(),
-  last_seen_at: s.lastSeenAt.toISOString(),
-  expires_at: s.expiresAt.toISOString(),
-  idle_expires_at: s.idleExpiresAt.toISOString(),
-});
+import { Staff, StaffGuard, staffContext } from './staff.guard.js';
 
 const done = (plan: unknown) => ({ done: true, changed: plan !== null });
 
@@ -48,12 +26,12 @@ export class AdminUsersController {
     private readonly users: UsersService,
     private readonly sessions: SessionRepository,
     private readonly revocation: RevocationService,
-    private readonly audit: AuditLogRepository,
+    private readonly audit: AuditLog,
   ) {}
 
   private async user(id: string): Promise<User> {
     const user = await this.users.findById(id);
-    if (!user) throw new DomainError('USER_NOT_FOUND', 404, 'no such user');
+    if (!user) throw userNotFound();
     return user;
   }
 
@@ -123,7 +101,7 @@ export class AdminUsersController {
   @Staff('admin', 'security')
   @HttpCode(200)
   async revokeSession(@CurrentPrincipal() p: Principal, @Param('sid') sid: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
-    if (!(await this.sessions.find(sid))) throw new DomainError('SESSION_NOT_FOUND', 404, 'no such session');
+    if (!(await this.sessions.find(sid))) throw new DomainError(TokensErrors.SESSION_NOT_FOUND, 'no such session');
     return done(await this.revocation.revokeSession(sid, staffContext(p, body.reason, req), 'session.revoked'));
   }
 }

@@ -1,24 +1,12 @@
-import { type ExecutionContext, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { InvalidToken, TokenRequired } from './auth.errors.js';
-import { IS_PUBLIC } from './public.decorator.js';
 
-/** The global guard: every route needs a valid, unrevoked access token unless it is @Public(). */
+/** The `bearer` credential: passport-jwt (see JwtStrategy), with RFC 6750 answers for every refusal. */
 @Injectable()
 export class AccessTokenGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
-    super();
-  }
-
-  canActivate(ctx: ExecutionContext) {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()])) return true;
-    return super.canActivate(ctx);
-  }
-
   handleRequest<T>(err: unknown, user: T, info: unknown): T {
-    if (err instanceof DomainError) throw err;
     if (err) throw err;
     if (user) return user;
     if (info instanceof DomainError) throw info;

@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy, type StrategyOptionsWithRequest } from 'passport-jwt';
 import { AppConfig } from '../config/config.schema.js';
-import { RevocationStateUnavailable } from '../revocation/denylist.store.js';
+import { RevocationStateUnavailable } from '../revocation/revocation.errors.js';
 import { RevocationChecker } from '../revocation/revocation-checker.js';
 import { checkClaims } from '../tokens/access-token.verifier.js';
 import { KeyService, SIGNING_ALG } from '../tokens/keys/key.service.js';
-import { InvalidToken, RevocationUnavailable } from './auth.errors.js';
+import { InvalidToken } from './auth.errors.js';
 import type { Principal } from './principal.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
@@ -97,7 +97,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
           // A revoked key stays refused even after its denylist entry expires: its holder could mint more.
           (key) => (key ? done(null, key) : done(new InvalidToken(keys.isRevoked(header.kid!) ? 'token revoked' : 'unknown signing key'))),
           // The key store could not be read: that is an outage (503), not a bad token.
-          () => done(new RevocationUnavailable()),
+          () => done(new RevocationStateUnavailable('the signing keys cannot be read')),
         );
       },
       algorithms: [SIGNING_ALG],
@@ -125,13 +125,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       exp: c.exp,
       token: raw,
     };
-    let revoked;
-    try {
-      revoked = await this.revocations.check({ jti: principal.jti, sid: principal.sid, sub: principal.sub, clientId: principal.clientId, kid, iatMs: principal.iatMs });
-    } catch (err) {
-      if (err instanceof RevocationStateUnavailable) throw new RevocationUnavailable();
-      throw err;
-    }
+    // Fails closed: RevocationStateUnavailable (503) when the denylist cannot be read.
+    const revoked = await this.revocations.check({ jti: principal.jti, sid: principal.sid, sub: principal.sub, clientId: principal.clientId, kid, iatMs: principal.iatMs });
     if (revoked) throw new InvalidToken('token revoked');
     return principal;
   }

@@ -5,7 +5,7 @@ import { Strategy } from 'passport-local';
 import type { User } from '../users/user.js';
 import { UsersService } from '../users/users.service.js';
 
-/** passport-local: the password check of the password grant (`username` and `password` form fields). */
+/** passport-local: the password check behind SignIn (`username` and `password` fields). */
 @Injectable()
 export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   constructor(private readonly users: UsersService) {
@@ -17,13 +17,12 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   }
 }
 
-/** Runs the local strategy on a request: the user, false for bad credentials, or 'missing'. */
-export function authenticateLocal(req: unknown): Promise<User | false | 'missing'> {
+/** Runs the local strategy on `{ body: { username, password } }`: the user, or false for bad or missing credentials. */
+export function authenticateLocal(req: { body: { username: string; password: string } }): Promise<User | false> {
   return new Promise((resolve, reject) => {
-    passport.authenticate('local', { session: false }, (err: Error | null, user: User | false, info?: { message?: string }) => {
+    passport.authenticate('local', { session: false }, (err: Error | null, user: User | false) => {
       if (err) return reject(err);
-      if (!user && info?.message === 'Missing credentials') return resolve('missing');
-      resolve(user);
+      resolve(user || false);
     })(req, {}, reject);
   });
 }

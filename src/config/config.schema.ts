@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { passwordWeakness } from '../users/password-policy.js';
 
 /** Placeholder values that must never reach production. */
 const PLACEHOLDERS = new Set(['changeme', 'change-me', 'secret', 'password', 'example', 'todo', 'xxx']);
@@ -97,11 +96,9 @@ export const configSchema = z
     PASSWORD_HASH_QUEUE_LIMIT: int(128, 1, 100000),
   })
   .superRefine((c, ctx) => {
+    // The password's strength is the users module's rule: checked at bootstrap (see AdminBootstrapService).
     if (c.ADMIN_EMAIL && !c.ADMIN_PASSWORD) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'is required when ADMIN_EMAIL is set' });
-    } else if (c.ADMIN_PASSWORD) {
-      const weakness = passwordWeakness(c.ADMIN_PASSWORD, c.ADMIN_EMAIL);
-      if (weakness) ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: `is too weak for the first admin: ${weakness}` });
     }
     if (c.NODE_ENV !== 'production') return;
     if (c.BENCH_SKIP_REVOCATION_CHECK) {

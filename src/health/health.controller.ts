@@ -1,29 +1,25 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import type { Redis } from 'ioredis';
-import { Public } from '../auth/public.decorator.js';
-import { REDIS } from '../infra/redis/redis.module.js';
-import { DenylistStore } from '../revocation/denylist.store.js';
+import { Public } from '../infra/http/credential.decorator.js';
+import { RevocationChecker } from '../revocation/revocation-checker.js';
 
 @Controller('health')
+@Public()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
-    @Inject(REDIS) private readonly redis: Redis | null,
-    private readonly denylist: DenylistStore,
+    private readonly revocations: RevocationChecker,
   ) {}
 
   /** The process is up. */
-  @Public()
   @Get('live')
   live() {
     return { status: 'ok' };
   }
 
   /** The database answers, and Redis when it is configured. */
-  @Public()
   @Get('ready')
   @HealthCheck()
   ready() {
@@ -33,9 +29,9 @@ export class HealthController {
   /** Redis answers, and the denylist in it is complete (not lost and being rebuilt). */
   private async redisCheck() {
     const check = this.indicators.check('redis');
-    if (!this.redis) return check.up({ store: 'in-process' });
+    if (this.revocations.storeKind === 'in-process') return check.up({ store: 'in-process' });
     try {
-      if (!(await this.denylist.intact())) return check.down({ message: 'the revocation denylist is being rebuilt' });
+      if (!(await this.revocations.intact())) return check.down({ message: 'the revocation denylist is being rebuilt' });
       return check.up();
     } catch (err) {
       return check.down({ message: (err as Error).message });

@@ -24,10 +24,7 @@ export interface DenylistEntry {
 
 export type RevokedBy = DenylistKind;
 
-/** Thrown when the revocation state cannot be read: protected requests then fail closed with 503. */
-export class RevocationStateUnavailable extends Error {
-  readonly statusCode = 503;
-}
+export { RevocationStateUnavailable } from './revocation.errors.js';
 
 /**
  * Port: the fast path of revocation. PostgreSQL holds every revocation in force; this store answers

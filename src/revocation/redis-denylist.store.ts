@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { DenylistStore, type DenylistEntry, type DenylistKind, RevocationStateUnavailable, type RevokedBy, type TokenRef, decide } from './denylist.store.js';
+import { RevocationStateUnavailable } from './revocation.errors.js';
+import { DenylistStore, type DenylistEntry, type DenylistKind, type RevokedBy, type TokenRef, decide } from './denylist.store.js';
 
 const SHORT: Record<DenylistKind, string> = { jti: 'j', sid: 's', user: 'u', client: 'c', kid: 'k', global: 'g' };
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/config.schema.js';
-import { DenylistStore, RevocationStateUnavailable, type RevokedBy, type TokenRef } from './denylist.store.js';
+import { RevocationStateUnavailable } from './revocation.errors.js';
+import { DenylistStore, type RevokedBy, type TokenRef } from './denylist.store.js';
 import { DenylistSync } from './denylist-sync.service.js';
 
 /**
@@ -20,6 +21,16 @@ export class RevocationChecker {
   }
 
   private readonly skip: boolean;
+
+  /** Where the denylist lives, for the start-up log and health. */
+  get storeKind(): DenylistStore['kind'] {
+    return this.store.kind;
+  }
+
+  /** False while the denylist is lost and being rebuilt (health says not ready). */
+  intact(): Promise<boolean> {
+    return this.store.intact();
+  }
 
   async check(token: TokenRef): Promise<RevokedBy | null> {
     if (this.skip) return null;

@@ -1,28 +1,37 @@
 import { Global, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { AuditModule } from '../audit/audit.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { REDIS } from '../infra/redis/redis.module.js';
+import { TokensModule } from '../tokens/tokens.module.js';
+import { UsersModule } from '../users/users.module.js';
 import { DenylistStore } from './denylist.store.js';
-import { MemoryDenylistStore } from './memory-denylist.store.js';
-import { RedisDenylistStore } from './redis-denylist.store.js';
-import { RevocationRepository, TypeOrmRevocationRepository } from './revocation.repository.js';
-import { RevocationService } from './revocation.service.js';
 import { DenylistSync } from './denylist-sync.service.js';
+import { MemoryDenylistStore } from './memory-denylist.store.js';
+import { SqlRevocationRepository } from './persistence/sql-revocation.repository.js';
+import { RedisDenylistStore } from './redis-denylist.store.js';
 import { RevocationChecker } from './revocation-checker.js';
+import { RevocationRepository } from './revocation.repository.js';
+import { RevocationService } from './revocation.service.js';
 
+/**
+ * The revocation door. Only `RevocationService` (to revoke) and `RevocationChecker` (to ask) leave
+ * this module: the denylist and its sync are reachable through them alone.
+ */
 @Global()
 @Module({
+  imports: [AuditModule, UsersModule, TokensModule],
   providers: [
     RevocationService,
     DenylistSync,
     RevocationChecker,
-    { provide: RevocationRepository, useClass: TypeOrmRevocationRepository },
+    { provide: RevocationRepository, useClass: SqlRevocationRepository },
     {
       provide: DenylistStore,
       inject: [REDIS, AppConfig],
       useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisDenylistStore(redis, config.redisKeyPrefix) : new MemoryDenylistStore()),
     },
   ],
-  exports: [RevocationService, DenylistStore, DenylistSync, RevocationChecker],
+  exports: [RevocationService, RevocationChecker],
 })
 export class RevocationModule {}

@@ -1,51 +1,34 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { type AuditContext, AuditLog } from '../audit/audit-log.js';
 import { AppConfig } from '../config/config.schema.js';
+import { Database, type Tx } from '../infra/database/database.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { ClientRevocationPort } from '../tokens/clients/client.revocation-port.js';
+import { SigningKeyRevocationPort } from '../tokens/keys/signing-key.revocation-port.js';
+import { SessionRevocationPort } from '../tokens/sessions/session.revocation-port.js';
+import { TokensErrors } from '../tokens/tokens.errors.js';
+import { UserRevocationPort } from '../users/user.revocation-port.js';
+import { userNotFound } from '../users/users.errors.js';
 import { DenylistStore } from './denylist.store.js';
 import { DenylistSync } from './denylist-sync.service.js';
-import { type AuditContext, type RevocationPlan, type RevocationRecord, RevocationRepository } from './revocation.repository.js';
-
-/** The revocation is committed, but not every instance is sure to refuse the tokens yet. */
-export class RevocationNotPropagated extends DomainError {
-  constructor() {
-    super(
-      'REVOCATION_NOT_PROPAGATED',
-      503,
-      'The revocation is recorded and will take effect, but it could not be confirmed on every instance yet; retry the call.',
-      undefined,
-      { 'retry-after': '1' },
-    );
-  }
-}
-
-export class RevocationTargetNotFound extends DomainError {
-  constructor(what: string) {
-    super('NOT_FOUND', 404, `no such ${what}`);
-  }
-}
-
-/**
- * Now in milliseconds on the database's clock. Cutoffs and the issue times of tokens that race with
- * them (SessionRepository) are both read from it, inside the transactions that hold the row locks,
- * so their order is the order of the commits whatever the instances' own clocks say.
- */
-export const CLOCK_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint::text`;
+import { RevocationNotPropagated } from './revocation.errors.js';
+import { type RevocationPlan, type RevocationRecord, RevocationRepository } from './revocation.repository.js';
 
 /** Revoking a client leaves room for issuance already in flight and for clocks that disagree. */
 const CLIENT_CUTOFF_MARGIN_MS = 60_000;
 
-type Work = (tx: EntityManager, honourUntil: Date) => Promise<RevocationPlan | null>;
+type Work = (tx: Tx, honourUntil: Date) => Promise<RevocationPlan | null>;
 
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]));
+const isoOf = (ms: number) => new Date(ms).toISOString();
 
 /**
- * The one way to revoke anything. Each operation commits the state change, a durable revocation
- * record and an audit row in one PostgreSQL transaction, then writes the denylist, then returns:
- * when it returns, no instance accepts an affected token. If the denylist write fails after the
- * commit, the call fails with 503 REVOCATION_NOT_PROPAGATED, and every instance's DenylistSync
- * still applies the committed record within a second (or Redis is down, and every instance fails
- * closed until it is back and rebuilt).
+ * The one way to revoke anything. Each operation commits the state change (through the owning
+ * module's write port), a durable revocation record and its audit rows in one PostgreSQL
+ * transaction, finishes what the instance caches, then writes the denylist, then returns: when it
+ * returns, no instance accepts an affected token. If the denylist write fails after the commit, the
+ * call fails with 503 REVOCATION_NOT_PROPAGATED, and every instance's DenylistSync still applies the
+ * committed record within a second (or Redis is down, and every instance fails closed until it is
+ * back and rebuilt).
  *
  * Cutoffs (user, global) are taken inside the transaction on the database's clock, after the row
  * they change is locked: a token issued under a share lock of that row (see SessionRepository)
@@ -57,7 +40,13 @@ export class RevocationService {
   private readonly logger = new Logger('Revocation');
 
   constructor(
+    private readonly db: Database,
     private readonly repo: RevocationRepository,
+    private readonly audit: AuditLog,
+    private readonly users: UserRevocationPort,
+    private readonly sessions: SessionRevocationPort,
+    private readonly clients: ClientRevocationPort,
+    private readonly keys: SigningKeyRevocationPort,
     private readonly denylist: DenylistStore,
     private readonly sync: DenylistSync,
     private readonly config: AppConfig,
@@ -70,7 +59,7 @@ export class RevocationService {
       if (honourUntil.getTime() <= Date.now()) return null;
       return {
         records: [{ kind: 'jti', subject: token.jti, honourUntil }],
-        audit: { action: 'token.revoked', targetType: 'access_token', targetId: token.jti, data: { sub: token.sub, jti: token.jti } },
+        audit: [{ action: 'token.revoked', targetType: 'access_token', targetId: token.jti, data: { sub: token.sub, jti: token.jti } }],
       };
     }, ctx);
   }
@@ -78,17 +67,17 @@ export class RevocationService {
   /** Ends one login session: its refresh tokens and access tokens are refused. */
   revokeSession(sid: string, ctx: AuditContext, action = 'session.revoked'): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      const [row] = rowsOf<{ user_id: string }>(
-        await tx.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING user_id`, [sid, action]),
-      );
-      if (!row) {
+      const ended = await this.sessions.end(tx, sid, action);
+      if (!ended) {
         // Revoked before (perhaps by a call whose denylist write failed): assert the entry again.
-        const [was] = await tx.query(`SELECT revoked_at FROM sessions WHERE id = $1 AND revoked_at > now() - make_interval(secs => $2)`, [sid, this.config.accessTokenTtl]);
-        return was ? { records: [{ kind: 'sid', subject: sid, honourUntil: new Date(new Date(was.revoked_at).getTime() + this.config.accessTokenTtl * 1000) }], audit: { action, targetType: 'session', targetId: sid }, persist: false } : null;
+        const revokedAt = await this.sessions.revokedWithin(tx, sid, this.config.accessTokenTtl);
+        if (!revokedAt) return null;
+        const until = new Date(revokedAt.getTime() + this.config.accessTokenTtl * 1000);
+        return { records: [{ kind: 'sid', subject: sid, honourUntil: until }], audit: [], persist: false };
       }
       return {
         records: [{ kind: 'sid', subject: sid, honourUntil }],
-        audit: { action, targetType: 'session', targetId: sid, data: { user_id: row.user_id, sid: [sid] } },
+        audit: [{ action, targetType: 'session', targetId: sid, data: { user_id: ended.userId, sid: [sid] } }],
       };
     }, ctx);
   }
@@ -100,38 +89,31 @@ export class RevocationService {
 
   /** "Sign out everywhere": every session of the user ends and every token issued until now is refused. */
   revokeUserSessions(userId: string, ctx: AuditContext): Promise<RevocationPlan | null> {
-    return this.userRevocation(userId, ctx, 'user.sessions_revoked', `UPDATE users SET tokens_valid_after = now(), updated_at = now() WHERE id = $1 RETURNING id`, true);
+    return this.userCutoff(userId, ctx, 'user.sessions_revoked', false);
   }
 
   /** Lock: no login, no refresh, every session ended and every token refused at once. */
   lockUser(userId: string, ctx: AuditContext): Promise<RevocationPlan | null> {
-    return this.userRevocation(userId, ctx, 'user.locked', `UPDATE users SET status = 'locked', tokens_valid_after = now(), updated_at = now() WHERE id = $1 RETURNING id`, true);
+    return this.userCutoff(userId, ctx, 'user.locked', true);
   }
 
   /** Unlock: the user may log in again; nothing that was revoked comes back. */
-  async unlockUser(userId: string, ctx: AuditContext): Promise<RevocationPlan | null> {
-    const plan = await this.repo.commit(async (tx) => {
-      const [row] = rowsOf<{ id: string }>(await tx.query(`UPDATE users SET status = 'active', updated_at = now() WHERE id = $1 RETURNING id`, [userId]));
-      if (!row) throw new RevocationTargetNotFound('user');
-      return { records: [], audit: { action: 'user.unlocked', targetType: 'user', targetId: userId } };
+  unlockUser(userId: string, ctx: AuditContext): Promise<RevocationPlan | null> {
+    return this.apply(async (tx) => {
+      if (!(await this.users.unlock(tx, userId))) throw userNotFound();
+      return { records: [], audit: [{ action: 'user.unlocked', targetType: 'user', targetId: userId }] };
     }, ctx);
-    return plan;
   }
 
   /** New roles; tokens carrying the old ones are refused. Sessions live on and refresh into the new roles. */
   setRoles(userId: string, roles: string[], ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      const [row] = rowsOf<{ old: string[]; cutoff_ms: string }>(
-        await tx.query(
-          `UPDATE users u SET roles = $2, tokens_valid_after = now(), updated_at = now() FROM (SELECT roles AS old FROM users WHERE id = $1 FOR UPDATE) o WHERE u.id = $1 RETURNING o.old, ${CLOCK_MS} AS cutoff_ms`,
-          [userId, roles],
-        ),
-      );
-      if (!row) throw new RevocationTargetNotFound('user');
-      const cutoffMs = Number(row.cutoff_ms);
+      const changed = await this.users.setRoles(tx, userId, roles);
+      if (!changed) throw userNotFound();
+      const { cutoffMs, previous } = changed;
       return {
         records: [{ kind: 'user', subject: userId, cutoffMs, honourUntil }],
-        audit: { action: 'user.roles_changed', targetType: 'user', targetId: userId, data: { from: row.old, to: roles, tokens_valid_after: new Date(cutoffMs).toISOString() } },
+        audit: [{ action: 'user.roles_changed', targetType: 'user', targetId: userId, data: { from: previous, to: roles, tokens_valid_after: isoOf(cutoffMs) } }],
       };
     }, ctx);
   }
@@ -139,12 +121,11 @@ export class RevocationService {
   /** A new password; every other session of the user ends at once. */
   changePassword(userId: string, passwordHash: string, keepSid: string | undefined, ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      const [row] = rowsOf<{ id: string }>(await tx.query(`UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 RETURNING id`, [userId, passwordHash]));
-      if (!row) throw new RevocationTargetNotFound('user');
-      const sids = await this.endSessions(tx, `user_id = $1 AND id IS DISTINCT FROM $2::uuid`, [userId, keepSid ?? null], 'user.password_changed');
+      if (!(await this.users.setPasswordHash(tx, userId, passwordHash))) throw userNotFound();
+      const sids = await this.sessions.endForUser(tx, userId, 'user.password_changed', keepSid);
       return {
         records: sids.map((sid) => ({ kind: 'sid' as const, subject: sid, honourUntil })),
-        audit: { action: 'user.password_changed', targetType: 'user', targetId: userId, data: { sid: sids } },
+        audit: [{ action: 'user.password_changed', targetType: 'user', targetId: userId, data: { sid: sids } }],
       };
     }, ctx);
   }
@@ -152,84 +133,90 @@ export class RevocationService {
   /** A client app revoked: no token issued to it is accepted, and it cannot get new ones. */
   revokeClient(clientId: string, ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      const [row] = rowsOf<{ id: string }>(
-        await tx.query(`UPDATE clients SET status = 'revoked', tokens_valid_after = now(), updated_at = now() WHERE client_id = $1 RETURNING id`, [clientId]),
-      );
-      if (!row) throw new RevocationTargetNotFound('client');
+      if (!(await this.clients.revoke(tx, clientId))) throw new DomainError(TokensErrors.CLIENT_NOT_FOUND, 'no such client');
       const cutoffMs = Date.now() + CLIENT_CUTOFF_MARGIN_MS;
-      const sids = await this.endSessions(tx, `client_id = $1`, [clientId], 'client.revoked');
+      const sids = await this.sessions.endForClient(tx, clientId, 'client.revoked');
       return {
         records: [{ kind: 'client', subject: clientId, cutoffMs, honourUntil: new Date(honourUntil.getTime() + CLIENT_CUTOFF_MARGIN_MS) }],
-        audit: { action: 'client.revoked', targetType: 'client', targetId: clientId, data: { sessions_ended: sids.length } },
+        audit: [{ action: 'client.revoked', targetType: 'client', targetId: clientId, data: { sessions_ended: sids.length } }],
+        afterCommit: () => this.clients.forget(clientId),
       };
     }, ctx);
   }
 
-  /** A compromised signing key: every token it signed is refused. The caller rotates first if it was active. */
+  /**
+   * A compromised signing key: every token it signed is refused. When it is the active key, a new
+   * key takes over in the same transaction; this instance reloads its keys before returning.
+   */
   revokeSigningKey(kid: string, ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      const [row] = rowsOf<{ kid: string; status: string }>(
-        await tx.query(`UPDATE signing_keys SET status = 'revoked', revoked_at = now() WHERE kid = $1 AND status <> 'revoked' RETURNING kid`, [kid]),
-      );
-      if (!row) {
-        const [exists] = await tx.query(`SELECT 1 FROM signing_keys WHERE kid = $1`, [kid]);
-        if (!exists) throw new RevocationTargetNotFound('signing key');
-        return null;
-      }
-      return { records: [{ kind: 'kid', subject: kid, honourUntil }], audit: { action: 'signing_key.revoked', targetType: 'signing_key', targetId: kid } };
+      const outcome = await this.keys.revoke(tx, kid);
+      if (!outcome.found) throw new DomainError(TokensErrors.SIGNING_KEY_NOT_FOUND, 'no such signing key');
+      if (!outcome.revoked) return null;
+      const rotated = outcome.successorKid ? [{ action: 'signing_key.rotated', targetType: 'signing_key', targetId: outcome.successorKid, data: { replaces: kid } }] : [];
+      return {
+        records: [{ kind: 'kid', subject: kid, honourUntil }],
+        audit: [...rotated, { action: 'signing_key.revoked', targetType: 'signing_key', targetId: kid }],
+        afterCommit: () => this.keys.reload(),
+      };
     }, ctx);
   }
 
   /** The panic button: every token issued before now is refused, and every session ends. */
   revokeAll(ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      await tx.query(`LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE`);
-      const [{ cutoff_ms }] = await tx.query(`SELECT ${CLOCK_MS} AS cutoff_ms`);
-      const cutoffMs = Number(cutoff_ms);
-      const ended = rowsOf<{ id: string }>(await tx.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = 'revoke-all' WHERE revoked_at IS NULL RETURNING id`));
+      const { ended, cutoffMs } = await this.sessions.endAll(tx, 'revoke-all');
       return {
         records: [{ kind: 'global', subject: '', cutoffMs, honourUntil }],
-        audit: { action: 'tokens.revoked_all', targetType: 'global', targetId: '*', data: { sessions_ended: ended.length, tokens_valid_after: new Date(cutoffMs).toISOString() } },
+        audit: [{ action: 'tokens.revoked_all', targetType: 'global', targetId: '*', data: { sessions_ended: ended, tokens_valid_after: isoOf(cutoffMs) } }],
       };
     }, ctx);
   }
 
-  private userRevocation(userId: string, ctx: AuditContext, action: string, update: string, endSessions: boolean): Promise<RevocationPlan | null> {
+  private userCutoff(userId: string, ctx: AuditContext, action: string, lock: boolean): Promise<RevocationPlan | null> {
     return this.apply(async (tx, honourUntil) => {
-      const [row] = rowsOf<{ id: string; cutoff_ms: string }>(await tx.query(`${update}, ${CLOCK_MS} AS cutoff_ms`, [userId]));
-      if (!row) throw new RevocationTargetNotFound('user');
-      // Taken after the user row is locked by the update: see the class comment.
-      const cutoffMs = Number(row.cutoff_ms);
-      const sids = endSessions ? await this.endSessions(tx, `user_id = $1`, [userId], action) : [];
+      // The port takes the cutoff after locking the user's row: see the class comment.
+      const cut = await this.users.setCutoff(tx, userId, { lock });
+      if (!cut) throw userNotFound();
+      const sids = await this.sessions.endForUser(tx, userId, action);
       const records: RevocationRecord[] = [
-        { kind: 'user', subject: userId, cutoffMs, honourUntil },
+        { kind: 'user', subject: userId, cutoffMs: cut.cutoffMs, honourUntil },
         ...sids.map((sid) => ({ kind: 'sid' as const, subject: sid, honourUntil })),
       ];
-      return { records, audit: { action, targetType: 'user', targetId: userId, data: { sid: sids, tokens_valid_after: new Date(cutoffMs).toISOString() } } };
+      return { records, audit: [{ action, targetType: 'user', targetId: userId, data: { sid: sids, tokens_valid_after: isoOf(cut.cutoffMs) } }] };
     }, ctx);
-  }
-
-  private async endSessions(tx: EntityManager, where: string, params: unknown[], reason: string): Promise<string[]> {
-    const n = params.length + 1;
-    const rows = rowsOf<{ id: string }>(
-      await tx.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = $${n} WHERE ${where} AND revoked_at IS NULL AND expires_at > now() RETURNING id`, [...params, reason]),
-    );
-    return rows.map((r) => r.id);
   }
 
   private async apply(work: Work, ctx: AuditContext): Promise<RevocationPlan | null> {
     const honourUntil = new Date(Date.now() + this.config.accessTokenTtl * 1000);
-    const plan = await this.repo.commit((tx) => work(tx, honourUntil), ctx);
-    if (!plan || plan.records.length === 0) return plan;
+    const plan = await this.db.transaction(async (tx) => {
+      const decided = await work(tx, honourUntil);
+      if (!decided || decided.persist === false) return decided;
+      await this.repo.record(tx, decided.records);
+      for (const entry of decided.audit) await this.audit.record(entry, ctx, tx);
+      return decided;
+    });
+    if (!plan) return null;
+    await this.finish(plan);
+    if (plan.records.length === 0) return plan;
     try {
       await this.denylist.add(
         plan.records.map((r) => ({ kind: r.kind, subject: r.subject, cutoffMs: r.cutoffMs, ttlSeconds: Math.max(1, (r.honourUntil.getTime() - Date.now()) / 1000) })),
       );
     } catch (err) {
       this.sync.markDirty();
-      this.logger.error(`denylist write failed after commit (${plan.audit.action} ${plan.audit.targetId}): ${(err as Error).message}`);
+      this.logger.error(`denylist write failed after commit (${plan.audit.at(-1)?.action ?? 're-assert'}): ${(err as Error).message}`);
       throw new RevocationNotPropagated();
     }
     return plan;
+  }
+
+  /** The committed revocation's cache work on this instance; a failure is logged, never undoes the revocation. */
+  private async finish(plan: RevocationPlan): Promise<void> {
+    try {
+      await plan.afterCommit?.();
+    } catch (err) {
+      this.logger.warn(`after-commit step failed (it is retried by the periodic refresh): ${(err as Error).message}`);
+    }
   }
 }

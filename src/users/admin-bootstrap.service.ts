@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/config.schema.js';
+import { adminPasswordError } from './password-policy.js';
 import { UsersService } from './users.service.js';
 
 /** On an empty database, ADMIN_EMAIL + ADMIN_PASSWORD create the first user, with role `admin`. */
@@ -18,6 +19,8 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
       this.logger.warn('the database has no users: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `npm run cli -- user:create`');
       return;
     }
+    const problem = adminPasswordError(this.config);
+    if (problem) throw problem;
     const admin = await this.users.createUser({ email: this.config.adminEmail, password: this.config.adminPassword, roles: ['admin'] });
     this.logger.log(`created the first admin user ${admin.email} (${admin.id})`);
   }

@@ -1,3 +1,5 @@
+import { type AppConfig, ConfigError } from '../config/config.schema.js';
+
 /** A short list of the most common passwords; a longer breach list belongs in a later issue. */
 const COMMON = new Set([
   'password', 'password1', 'password123', '123456789012', 'qwertyuiop', 'iloveyou', 'letmein',
@@ -21,4 +23,14 @@ export function passwordWeakness(password: string | undefined, email?: string): 
   const local = email?.split('@')[0]?.toLowerCase();
   if (local && local.length >= 4 && folded.includes(local)) return 'the password must not contain the email address';
   return null;
+}
+
+/**
+ * The bootstrap admin's password against the users' password rule: a ConfigError naming
+ * ADMIN_PASSWORD, or null. The service's start (main.ts) calls it before anything else is loaded.
+ */
+export function adminPasswordError(config: Pick<AppConfig, 'adminEmail' | 'adminPassword'>): ConfigError | null {
+  if (!config.adminPassword) return null;
+  const weakness = passwordWeakness(config.adminPassword, config.adminEmail);
+  return weakness ? new ConfigError('ADMIN_PASSWORD', ` is too weak for the first admin: ${weakness}`) : null;
 }

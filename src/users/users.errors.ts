@@ -1,17 +1,16 @@
 import { DomainError } from '../infra/errors/domain-error.js';
+import { defineErrors } from '../infra/errors/error-catalogue.js';
 
-export const UsersErrorCode = {
-  EmailTaken: 'EMAIL_TAKEN',
-  InvalidEmail: 'INVALID_EMAIL',
-  WeakPassword: 'WEAK_PASSWORD',
-  InvalidRole: 'INVALID_ROLE',
-  UserNotFound: 'USER_NOT_FOUND',
-} as const;
+export const UsersErrors = defineErrors('users', {
+  EMAIL_TAKEN: { status: 409, title: 'Email already registered' },
+  INVALID_EMAIL: { status: 400, title: 'Invalid email address' },
+  WEAK_PASSWORD: { status: 400, title: 'Password too weak' },
+  INVALID_ROLE: { status: 400, title: 'Invalid role name' },
+  USER_NOT_FOUND: { status: 404, title: 'User not found' },
+});
 
-export class UsersError extends DomainError {}
-
-export const emailTaken = (email: string) => new UsersError(UsersErrorCode.EmailTaken, 409, `a user with the email ${email} already exists`);
-export const invalidEmail = (email: string) => new UsersError(UsersErrorCode.InvalidEmail, 400, `"${email}" is not a valid email address`);
-export const weakPassword = (reason: string) => new UsersError(UsersErrorCode.WeakPassword, 400, reason);
-export const invalidRole = (role: string) => new UsersError(UsersErrorCode.InvalidRole, 400, `"${role}" is not a valid role name (lowercase letters, digits, "_", ".", ":", "-")`);
-export const userNotFound = () => new UsersError(UsersErrorCode.UserNotFound, 404, 'no such user');
+export const emailTaken = (email: string) => new DomainError(UsersErrors.EMAIL_TAKEN, `a user with the email ${email} already exists`);
+export const invalidEmail = (email: string) => new DomainError(UsersErrors.INVALID_EMAIL, `"${email}" is not a valid email address`);
+export const weakPassword = (reason: string) => new DomainError(UsersErrors.WEAK_PASSWORD, reason);
+export const invalidRole = (role: string) => new DomainError(UsersErrors.INVALID_ROLE, `"${role}" is not a valid role name (lowercase letters, digits, "_", ".", ":", "-")`);
+export const userNotFound = () => new DomainError(UsersErrors.USER_NOT_FOUND, 'no such user');

@@ -1,7 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, ModulesContainer } from '@nestjs/core';
-import { IS_PUBLIC } from '../../src/auth/public.decorator.js';
+import { CREDENTIAL } from '../../src/infra/http/credential.decorator.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -51,20 +51,20 @@ function nestRoutes(t: TestApp): Route[] {
     const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
     if (!controller || !wrapper.instance) continue;
     const prototype = Object.getPrototypeOf(wrapper.instance) as object;
-    const classPublic = Reflect.getMetadata(IS_PUBLIC, controller) === true;
+    const classCredential = Reflect.getMetadata(CREDENTIAL, controller) as string | undefined;
     for (const name of scanner.getAllMethodNames(prototype)) {
       const handler = (prototype as Record<string, unknown>)[name] as object;
       const paths = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
       const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
       if (paths === undefined || method === undefined) continue;
-      const handlerPublic = Reflect.getMetadata(IS_PUBLIC, handler) as boolean | undefined;
+      const handlerCredential = Reflect.getMetadata(CREDENTIAL, handler) as string | undefined;
       for (const base of asList(Reflect.getMetadata(PATH_METADATA, controller))) {
         for (const path of asList(paths)) {
           routes.push({
             method: RequestMethod[method],
             path: joinPath(base, path),
             // As the guard reads it: getAllAndOverride, the handler before the class.
-            isPublic: (handlerPublic ?? classPublic) === true,
+            isPublic: (handlerCredential ?? classCredential) === 'none',
             handler: `${controller.name}.${name}`,
           });
         }

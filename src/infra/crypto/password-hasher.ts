@@ -3,6 +3,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Algorithm } from '@node-rs/argon2';
 import { AppConfig } from '../../config/config.schema.js';
 import { DomainError } from '../errors/domain-error.js';
+import { HttpErrors } from '../errors/http.errors.js';
 import { HashingPool, HashingTaskError } from './hashing-pool.js';
 
 /** OWASP's first argon2id configuration: m=19 MiB, t=2, p=1. */
@@ -19,7 +20,7 @@ export abstract class PasswordHasher {
 /** Too many password checks are waiting for a hashing thread (or none can run now): shed, retry in a second. */
 export class PasswordHashingBusy extends DomainError {
   constructor() {
-    super('PASSWORD_HASHING_BUSY', 503, 'Too many sign-ins are being checked right now; retry shortly.', undefined, { 'retry-after': '1' });
+    super(HttpErrors.PASSWORD_HASHING_BUSY, 'Too many sign-ins are being checked right now; retry shortly.');
   }
 }
 

@@ -1,8 +1,11 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../../config/config.schema.js';
+import { Database } from './database.js';
 import { dataSourceOptions } from './data-source.js';
+import { TypeOrmDatabase } from './typeorm-database.js';
 
+@Global()
 @Module({})
 export class DatabaseModule {
   /** Connects to `url` (a real server or the embedded one) and migrates it when MIGRATIONS_RUN is on. */
@@ -20,6 +23,8 @@ export class DatabaseModule {
           }),
         }),
       ],
+      providers: [{ provide: Database, useClass: TypeOrmDatabase }],
+      exports: [Database],
     };
   }
 }

@@ -2,10 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { constantTimeEqual, randomToken, sha256 } from '../../infra/crypto/secrets.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { invalidClient } from '../oauth/oauth.error.js';
+import { TokensErrors } from '../tokens.errors.js';
 import { type Client, type ClientType, GRANT_TYPES, type GrantType, SCOPE_TOKEN } from './client.js';
 import { ClientRepository } from './client.repository.js';
-
-export class ClientsError extends DomainError {}
 
 export interface CreateClientInput {
   name: string;
@@ -53,18 +52,18 @@ export class ClientsService {
   /** Registers a client app; a confidential one gets a secret, returned here once and stored only as a hash. */
   async create(input: CreateClientInput): Promise<{ client: Client; clientSecret?: string }> {
     const name = input.name?.trim();
-    if (!name || name.length > 200) throw new ClientsError('INVALID_CLIENT_NAME', 400, 'a client name of 1 to 200 characters is required');
-    if (input.type !== 'confidential' && input.type !== 'public') throw new ClientsError('INVALID_CLIENT_TYPE', 400, 'the client type must be confidential or public');
+    if (!name || name.length > 200) throw new DomainError(TokensErrors.INVALID_CLIENT_NAME, 'a client name of 1 to 200 characters is required');
+    if (input.type !== 'confidential' && input.type !== 'public') throw new DomainError(TokensErrors.INVALID_CLIENT_TYPE, 'the client type must be confidential or public');
     const grants = [...new Set(input.grantTypes)];
-    if (!grants.length) throw new ClientsError('INVALID_GRANT_TYPE', 400, `at least one grant is required (${GRANT_TYPES.join(', ')})`);
+    if (!grants.length) throw new DomainError(TokensErrors.INVALID_GRANT_TYPE, `at least one grant is required (${GRANT_TYPES.join(', ')})`);
     for (const g of grants) {
-      if (!(GRANT_TYPES as readonly string[]).includes(g)) throw new ClientsError('INVALID_GRANT_TYPE', 400, `unknown grant "${g}" (known: ${GRANT_TYPES.join(', ')})`);
+      if (!(GRANT_TYPES as readonly string[]).includes(g)) throw new DomainError(TokensErrors.INVALID_GRANT_TYPE, `unknown grant "${g}" (known: ${GRANT_TYPES.join(', ')})`);
     }
     if (input.type === 'public' && grants.includes('client_credentials')) {
-      throw new ClientsError('INVALID_GRANT_TYPE', 400, 'a public client cannot use client_credentials: it has no secret');
+      throw new DomainError(TokensErrors.INVALID_GRANT_TYPE, 'a public client cannot use client_credentials: it has no secret');
     }
     const scopes = [...new Set(input.scopes ?? [])];
-    for (const s of scopes) if (!SCOPE_TOKEN.test(s)) throw new ClientsError('INVALID_SCOPE', 400, `"${s}" is not a valid scope token`);
+    for (const s of scopes) if (!SCOPE_TOKEN.test(s)) throw new DomainError(TokensErrors.INVALID_CLIENT_SCOPE, `"${s}" is not a valid scope token`);
     const clientSecret = input.type === 'confidential' ? randomToken(32) : undefined;
     const client = await this.clients.create({
       clientId: randomToken(16),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AccessTokenIssuer } from '../access-token.issuer.js';
-import { OAuthError } from '../oauth/oauth.error.js';
+import { unauthorizedClient } from '../oauth/oauth.error.js';
 import { requireGrant, resolveScope, type TokenRequest, type TokenResponse } from './token-request.js';
 
 /** RFC 6749 section 4.4: a confidential client acting for itself. No refresh token, no session. */
@@ -10,7 +10,7 @@ export class ClientCredentialsGrant {
 
   async execute({ client, params }: TokenRequest): Promise<TokenResponse> {
     requireGrant(client, 'client_credentials');
-    if (client.type !== 'confidential') throw new OAuthError('unauthorized_client', 'only a confidential client may use client_credentials');
+    if (client.type !== 'confidential') throw unauthorizedClient('only a confidential client may use client_credentials');
     const scope = resolveScope(params.scope, client.scopes);
     const { accessToken, expiresIn } = await this.issuer.issue({ sub: client.clientId, clientId: client.clientId, scope, roles: [] });
     return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope };

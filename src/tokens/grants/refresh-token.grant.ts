@@ -5,6 +5,7 @@ import { RevocationService } from '../../revocation/revocation.service.js';
 import { AccessTokenIssuer } from '../access-token.issuer.js';
 import { invalidGrant } from '../oauth/oauth.error.js';
 import { SessionRepository } from '../sessions/session.repository.js';
+import { MAX_REFRESH_TOKEN_LENGTH } from '../usecases/token-kinds.js';
 import { requireGrant, requireParam, resolveScope, type TokenRequest, type TokenResponse } from './token-request.js';
 
 const INVALID = 'the refresh token is invalid, expired or revoked';
@@ -26,7 +27,7 @@ export class RefreshTokenGrant {
   async execute({ client, params, requestId }: TokenRequest): Promise<TokenResponse> {
     requireGrant(client, 'refresh_token');
     const presented = requireParam(params, 'refresh_token');
-    if (presented.length > 512) throw invalidGrant(INVALID);
+    if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidGrant(INVALID);
 
     const next = randomToken(32);
     const now = Date.now();

@@ -1,5 +1,7 @@
 import type { Client } from '../clients/client.js';
-import { OAuthError } from '../oauth/oauth.error.js';
+import { DomainError } from '../../infra/errors/domain-error.js';
+import { invalidRequest, unauthorizedClient } from '../oauth/oauth.error.js';
+import { TokensErrors } from '../tokens.errors.js';
 
 /** A validated token request: single-valued string parameters only. */
 export interface TokenRequest {
@@ -8,8 +10,6 @@ export interface TokenRequest {
   ip: string | null;
   userAgent: string | null;
   requestId: string;
-  /** The raw request, for the Passport local strategy. */
-  raw: unknown;
 }
 
 export interface TokenResponse {
@@ -28,17 +28,17 @@ export function resolveScope(requested: string | undefined, allowed: string[]): 
   if (requested === undefined) return allowed.join(' ');
   const tokens = requested.split(' ').filter(Boolean);
   if (requested.length > 2000 || tokens.some((t) => !allowed.includes(t))) {
-    throw new OAuthError('invalid_scope', 'the requested scope is invalid, unknown, or exceeds what was granted');
+    throw new DomainError(TokensErrors.INVALID_SCOPE, 'the requested scope is invalid, unknown, or exceeds what was granted');
   }
   return [...new Set(tokens)].join(' ');
 }
 
 export function requireGrant(client: Client, grant: Client['grantTypes'][number]): void {
-  if (!client.grantTypes.includes(grant)) throw new OAuthError('unauthorized_client', `this client may not use the ${grant} grant`);
+  if (!client.grantTypes.includes(grant)) throw unauthorizedClient(`this client may not use the ${grant} grant`);
 }
 
 export function requireParam(params: Record<string, string>, name: string): string {
   const v = params[name];
-  if (!v) throw new OAuthError('invalid_request', `the ${name} parameter is required`);
+  if (!v) throw invalidRequest(`the ${name} parameter is required`);
   return v;
 }

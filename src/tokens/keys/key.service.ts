@@ -1,10 +1,11 @@
-import { generateKeyPairSync, type KeyObject, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { type KeyObject, createPrivateKey, createPublicKey } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config/config.schema.js';
 import { KeyEncryption } from '../../infra/crypto/key-encryption.js';
+import { SIGNING_ALG, SigningKeyGenerator } from './signing-key.generator.js';
 import { SigningKeyRepository, type SigningKeyRecord } from './signing-key.repository.js';
 
-export const SIGNING_ALG = 'ES256';
+export { SIGNING_ALG };
 
 interface CachedKey {
   kid: string;
@@ -38,13 +39,14 @@ export class KeyService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly repo: SigningKeyRepository,
     private readonly encryption: KeyEncryption,
+    private readonly generator: SigningKeyGenerator,
     private readonly config: AppConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.reload();
     if (!this.active) {
-      if (await this.repo.activateFirst(this.generate())) this.logger.log('generated the first signing key');
+      if (await this.repo.activateFirst(this.generator.generate())) this.logger.log('generated the first signing key');
       await this.reload();
     }
     this.timer = setInterval(() => void this.refresh().catch((err: Error) => this.logger.warn(`key refresh failed: ${err.message}`)), POLL_MS);
@@ -94,7 +96,7 @@ export class KeyService implements OnModuleInit, OnModuleDestroy {
 
   /** A new active key; the old one keeps verifying until its last token expires. */
   async rotate(): Promise<string> {
-    const key = this.generate();
+    const key = this.generator.generate();
     await this.repo.activate(key);
     await this.reload();
     this.logger.log(`rotated signing keys: ${key.kid} is active`);
@@ -138,16 +140,5 @@ export class KeyService implements OnModuleInit, OnModuleDestroy {
     this.keys = keys;
     this.active = active;
     this.version = v;
-  }
-
-  private generate() {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
-    return {
-      kid: randomBytes(12).toString('base64url'),
-      alg: SIGNING_ALG,
-      publicJwk: { kty, crv, x, y },
-      privateKeyEnc: this.encryption.encrypt(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string),
-    };
   }
 }

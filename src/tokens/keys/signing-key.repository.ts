@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { Tx } from '../../infra/database/database.js';
 
 export type NewSigningKey = Omit<SigningKeyRecord, 'status' | 'createdAt' | 'retiredAt'>;
 
@@ -25,7 +26,15 @@ export abstract class SigningKeyRepository {
   abstract activate(key: NewSigningKey): Promise<void>;
   /** Makes `key` active only when no key is; false when another instance got there first. */
   abstract activateFirst(key: NewSigningKey): Promise<boolean>;
+  /**
+   * In `tx`: revokes `kid`, and when it was the active key makes `successor` active. The status the
+   * key had before, or null when there is no such key.
+   */
+  abstract revoke(tx: Tx, kid: string, successor: () => NewSigningKey): Promise<KeyStatus | null>;
 }
+
+const INSERT_ACTIVE = `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, status) VALUES ($1, $2, $3, $4, 'active')`;
+const insertParams = (key: NewSigningKey) => [key.kid, key.alg, JSON.stringify(key.publicJwk), key.privateKeyEnc];
 
 interface Row {
   kid: string;
@@ -67,23 +76,23 @@ export class TypeOrmSigningKeyRepository extends SigningKeyRepository {
   }
 
   async activateFirst(key: NewSigningKey): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(
-      `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, status) VALUES ($1, $2, $3, $4, 'active')
-       ON CONFLICT DO NOTHING RETURNING kid`,
-      [key.kid, key.alg, JSON.stringify(key.publicJwk), key.privateKeyEnc],
-    );
+    const rows: unknown[] = await this.ds.query(`${INSERT_ACTIVE} ON CONFLICT DO NOTHING RETURNING kid`, insertParams(key));
     return rows.length === 1;
   }
 
   async activate(key: NewSigningKey): Promise<void> {
     await this.ds.transaction(async (em) => {
       await em.query(`UPDATE signing_keys SET status = 'retired', retired_at = now() WHERE status = 'active'`);
-      await em.query(`INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, status) VALUES ($1, $2, $3, $4, 'active')`, [
-        key.kid,
-        key.alg,
-        JSON.stringify(key.publicJwk),
-        key.privateKeyEnc,
-      ]);
+      await em.query(INSERT_ACTIVE, insertParams(key));
     });
+  }
+
+  async revoke(tx: Tx, kid: string, successor: () => NewSigningKey): Promise<KeyStatus | null> {
+    const [row] = await tx.query<{ status: KeyStatus }>(`SELECT status FROM signing_keys WHERE kid = $1 FOR UPDATE`, [kid]);
+    if (!row) return null;
+    if (row.status === 'revoked') return row.status;
+    await tx.query(`UPDATE signing_keys SET status = 'revoked', retired_at = coalesce(retired_at, now()), revoked_at = now() WHERE kid = $1`, [kid]);
+    if (row.status === 'active') await tx.query(INSERT_ACTIVE, insertParams(successor()));
+    return row.status;
   }
 }

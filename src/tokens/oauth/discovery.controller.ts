@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { Public } from '../../auth/public.decorator.js';
+import { Public } from '../../infra/http/credential.decorator.js';
 import { AppConfig } from '../../config/config.schema.js';
 import { GRANT_TYPES } from '../clients/client.js';
 import { KeyService, SIGNING_ALG } from '../keys/key.service.js';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { CLOCK_MS } from '../../revocation/revocation.service.js';
+import { CLOCK_MS } from '../../infra/database/database.js';
+import { UserSql } from '../../users/persistence/user.sql.js';
 
 export interface Session {
   id: string;
@@ -26,7 +27,6 @@ export interface NewSession {
   idleExpiresAt: Date;
 }
 
-/** The outcome of presenting a refresh token. */
 /** What a refresh is judged on, read under the token's row lock. */
 export interface RefreshCandidate {
   session: Session;
@@ -120,7 +120,7 @@ export class TypeOrmSessionRepository extends SessionRepository {
     return this.ds.transaction(async (tx) => {
       // Share-lock the user: a lock or role change commits either before (and this sees it) or after
       // (and its cutoff is later than this session's first token).
-      const [user] = await tx.query(`SELECT status, roles FROM users WHERE id = $1 FOR SHARE`, [s.userId]);
+      const [user] = await tx.query(UserSql.shareLock, [s.userId]);
       if (!user || user.status !== 'active') return null;
       const [row] = await tx.query(
         `INSERT INTO sessions (user_id, client_id, scope, ip, user_agent, expires_at, idle_expires_at)
@@ -144,7 +144,7 @@ export class TypeOrmSessionRepository extends SessionRepository {
       `WITH cand AS (
          SELECT rt.id AS token_id, rt.used_at, rt.expires_at AS token_expires_at, u.status AS user_status, u.roles AS user_roles,
                 u.tokens_valid_after AS user_tokens_valid_after, s.*
-           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
+           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id ${UserSql.join('u', 's.user_id')}
           WHERE rt.token_hash = $1
           FOR UPDATE OF rt FOR SHARE OF u
        ), ok AS (
@@ -184,7 +184,7 @@ export class TypeOrmSessionRepository extends SessionRepository {
   async findRefreshToken(hash: string): Promise<RefreshTokenInfo | null> {
     const [row] = await this.ds.query(
       `SELECT rt.created_at AS token_created_at, rt.expires_at AS token_expires_at, rt.used_at, u.status AS user_status, u.email AS user_email, s.*
-         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id WHERE rt.token_hash = $1`,
+         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id ${UserSql.join('u', 's.user_id')} WHERE rt.token_hash = $1`,
       [hash],
     );
     if (!row) return null;

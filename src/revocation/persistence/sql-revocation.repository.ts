@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Tx } from '../../infra/database/database.js';
+import type { DenylistKind } from '../denylist.store.js';
+import { type RevocationRecord, RevocationRepository } from '../revocation.repository.js';
+
+interface RecordRow {
+  id?: string;
+  kind: DenylistKind;
+  subject: string;
+  cutoff_ms: string | null;
+  honour_until: Date;
+}
+
+const toRecord = (r: RecordRow): RevocationRecord => ({
+  kind: r.kind,
+  subject: r.subject,
+  cutoffMs: r.cutoff_ms == null ? undefined : Number(r.cutoff_ms),
+  honourUntil: new Date(r.honour_until),
+});
+
+@Injectable()
+export class SqlRevocationRepository extends RevocationRepository {
+  constructor(private readonly db: Database) {
+    super();
+  }
+
+  async record(tx: Tx, records: RevocationRecord[]): Promise<void> {
+    for (const r of records) {
+      await tx.query(`INSERT INTO revocations (kind, subject, cutoff_ms, honour_until) VALUES ($1, $2, $3, $4)`, [r.kind, r.subject, r.cutoffMs ?? null, r.honourUntil]);
+    }
+  }
+
+  async inForce(now: Date): Promise<RevocationRecord[]> {
+    const rows = await this.db.query<RecordRow>(
+      `SELECT kind, subject, max(cutoff_ms) AS cutoff_ms, max(honour_until) AS honour_until FROM revocations WHERE honour_until > $1 GROUP BY kind, subject`,
+      [now],
+    );
+    return rows.map(toRecord);
+  }
+
+  async latestId(): Promise<string> {
+    const [row] = await this.db.query<{ id: string }>(`SELECT coalesce(max(id), 0)::text AS id FROM revocations`);
+    return row.id;
+  }
+
+  async since(afterId: string, now: Date): Promise<{ records: RevocationRecord[]; lastId: string }> {
+    const rows = await this.db.query<RecordRow>(
+      `SELECT id::text, kind, subject, cutoff_ms, honour_until FROM revocations WHERE id > $1::bigint ORDER BY revocations.id LIMIT 10000`,
+      [afterId],
+    );
+    const lastId = rows.length ? rows[rows.length - 1].id! : afterId;
+    return { records: rows.filter((r) => new Date(r.honour_until) > now).map(toRecord), lastId };
+  }
+}

@@ -1,0 +1,12 @@
+import type { Client } from './client.js';
+
+/** A client app as the admin API and the CLI show it (never its secret). */
+export const clientJson = (c: Client) => ({
+  client_id: c.clientId,
+  name: c.name,
+  type: c.type,
+  grant_types: c.grantTypes,
+  scopes: c.scopes,
+  status: c.status,
+  created_at: c.createdAt.toISOString(),
+});
