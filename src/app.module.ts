@@ -11,7 +11,7 @@ import { UsersModule } from './users/users.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { AdminModule } from './admin/admin.module.js';
 import { RevocationModule } from './revocation/revocation.module.js';
-import { OAuthModule } from './tokens/oauth/oauth.module.js';
+import { OAuthModule } from './oauth/oauth.module.js';
 import { AuditModule } from './audit/audit.module.js';
 
 export interface AppModuleOptions {

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/config.schema.js';
 import { MemoryRateLimiter, RateLimiter, RedisRateLimiter } from '../infra/rate-limit/rate-limiter.js';
 import { REDIS } from '../infra/redis/redis.module.js';
-import { PasswordSignIn } from '../tokens/grants/password-sign-in.port.js';
+import { PasswordSignIn } from '../oauth/grants/password-sign-in.port.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenGuard } from './access-token.guard.js';

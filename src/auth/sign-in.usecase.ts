@@ -3,7 +3,7 @@ import { AppConfig } from '../config/config.schema.js';
 import { sha256 } from '../infra/crypto/secrets.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { RateLimiter } from '../infra/rate-limit/rate-limiter.js';
-import { PasswordSignIn, SIGN_IN_REFUSED, type SignInAttempt } from '../tokens/grants/password-sign-in.port.js';
+import { PasswordSignIn, SIGN_IN_REFUSED, type SignInAttempt } from '../oauth/grants/password-sign-in.port.js';
 import type { User } from '../users/user.js';
 import { AuthErrors } from './auth.errors.js';
 import { authenticateLocal } from './local.strategy.js';

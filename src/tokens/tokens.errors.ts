@@ -1,13 +1,9 @@
+import { DomainError } from '../infra/errors/domain-error.js';
 import { defineErrors } from '../infra/errors/error-catalogue.js';
 
-/** The tokens module's conditions: the OAuth endpoints' (RFC 6749 section 5.2), client registration, lookups. */
+/** The tokens module's conditions: client authentication and registration, lookups of what it owns. */
 export const TokensErrors = defineErrors('tokens', {
-  INVALID_REQUEST: { status: 400, title: 'Invalid request', oauth: 'invalid_request' },
   INVALID_CLIENT: { status: 401, title: 'Client authentication failed', oauth: 'invalid_client', headers: { 'www-authenticate': 'Basic realm="latchkey", charset="UTF-8"' } },
-  INVALID_GRANT: { status: 400, title: 'Invalid grant', oauth: 'invalid_grant' },
-  UNAUTHORIZED_CLIENT: { status: 400, title: 'Client not allowed', oauth: 'unauthorized_client' },
-  UNSUPPORTED_GRANT_TYPE: { status: 400, title: 'Unsupported grant type', oauth: 'unsupported_grant_type' },
-  INVALID_SCOPE: { status: 400, title: 'Invalid scope', oauth: 'invalid_scope' },
   INVALID_CLIENT_NAME: { status: 400, title: 'Invalid client name' },
   INVALID_CLIENT_TYPE: { status: 400, title: 'Invalid client type' },
   INVALID_GRANT_TYPE: { status: 400, title: 'Invalid grant type for a client' },
@@ -16,3 +12,6 @@ export const TokensErrors = defineErrors('tokens', {
   SESSION_NOT_FOUND: { status: 404, title: 'Session not found' },
   SIGNING_KEY_NOT_FOUND: { status: 404, title: 'Signing key not found' },
 });
+
+/** RFC 6749 section 2.3: the client did not prove who it is. */
+export const invalidClient = (description = 'client authentication failed') => new DomainError(TokensErrors.INVALID_CLIENT, description);

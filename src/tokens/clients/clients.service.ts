@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { constantTimeEqual, randomToken, sha256 } from '../../infra/crypto/secrets.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
-import { invalidClient } from '../oauth/oauth.error.js';
-import { TokensErrors } from '../tokens.errors.js';
+import { invalidClient, TokensErrors } from '../tokens.errors.js';
 import { type Client, type ClientType, GRANT_TYPES, type GrantType, SCOPE_TOKEN } from './client.js';
 import { ClientRepository } from './client.repository.js';
 

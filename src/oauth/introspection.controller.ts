@@ -1,9 +1,9 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { Public } from '../../infra/http/credential.decorator.js';
-import { ClientsService } from '../clients/clients.service.js';
-import { IntrospectToken } from '../usecases/introspect-token.usecase.js';
-import { RevokeToken } from '../usecases/revoke-token.usecase.js';
+import { Public } from '../infra/http/credential.decorator.js';
+import { ClientsService } from '../tokens/clients/clients.service.js';
+import { IntrospectToken } from './usecases/introspect-token.usecase.js';
+import { RevokeToken } from './usecases/revoke-token.usecase.js';
 import { clientCredentials, formParams, NoStore } from './client-request.js';
 import { OAuthSurface } from './oauth-error.filter.js';
 

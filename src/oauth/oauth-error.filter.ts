@@ -1,10 +1,10 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../../infra/errors/domain-error.js';
-import type { OAuthErrorValue } from '../../infra/errors/error-catalogue.js';
-import { HttpErrors } from '../../infra/errors/http.errors.js';
-import { ErrorSurface } from '../../infra/http/error-surface.js';
-import { statusOf } from '../../infra/errors/problem-details.filter.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import type { OAuthErrorValue } from '../infra/errors/error-catalogue.js';
+import { HttpErrors } from '../infra/errors/http.errors.js';
+import { ErrorSurface } from '../infra/http/error-surface.js';
+import { statusOf } from '../infra/errors/problem-details.filter.js';
 
 interface OAuthAnswer {
   error: OAuthErrorValue;

@@ -1,7 +1,7 @@
 import { applyDecorators, Header } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { ClientCredentials } from '../clients/clients.service.js';
-import { invalidClient, invalidRequest } from './oauth.error.js';
+import type { ClientCredentials } from '../tokens/clients/clients.service.js';
+import { invalidClient, invalidRequest } from './oauth.errors.js';
 
 /**
  * RFC 6749 section 3.2 form parameters: a form-encoded body, each parameter at most once, strings

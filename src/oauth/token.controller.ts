@@ -1,15 +1,15 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { DomainError } from '../../infra/errors/domain-error.js';
-import { Public } from '../../infra/http/credential.decorator.js';
-import { ClientsService } from '../clients/clients.service.js';
-import { ClientCredentialsGrant } from '../grants/client-credentials.grant.js';
-import { PasswordGrant } from '../grants/password.grant.js';
-import { RefreshTokenGrant } from '../grants/refresh-token.grant.js';
-import type { TokenRequest, TokenResponse } from '../grants/token-request.js';
-import { TokensErrors } from '../tokens.errors.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import { Public } from '../infra/http/credential.decorator.js';
+import { ClientsService } from '../tokens/clients/clients.service.js';
+import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
+import { PasswordGrant } from './grants/password.grant.js';
+import { RefreshTokenGrant } from './grants/refresh-token.grant.js';
+import type { TokenRequest, TokenResponse } from './grants/token-request.js';
+import { OAuthErrors } from './oauth.errors.js';
 import { clientCredentials, formParams, NoStore } from './client-request.js';
-import { invalidRequest } from './oauth.error.js';
+import { invalidRequest } from './oauth.errors.js';
 import { OAuthSurface } from './oauth-error.filter.js';
 
 /** RFC 6749 section 3.2: one endpoint, one use case per grant. */
@@ -47,7 +47,7 @@ export class TokenController {
       case 'client_credentials':
         return this.clientCredentialsGrant.execute(request);
       default:
-        throw new DomainError(TokensErrors.UNSUPPORTED_GRANT_TYPE, `the grant type "${params.grant_type.slice(0, 64)}" is not supported`);
+        throw new DomainError(OAuthErrors.UNSUPPORTED_GRANT_TYPE, `the grant type "${params.grant_type.slice(0, 64)}" is not supported`);
     }
   }
 }

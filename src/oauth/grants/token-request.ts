@@ -1,7 +1,7 @@
-import type { Client } from '../clients/client.js';
+import type { Client } from '../../tokens/clients/client.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
-import { invalidRequest, unauthorizedClient } from '../oauth/oauth.error.js';
-import { TokensErrors } from '../tokens.errors.js';
+import { invalidRequest, unauthorizedClient } from '../oauth.errors.js';
+import { OAuthErrors } from '../oauth.errors.js';
 
 /** A validated token request: single-valued string parameters only. */
 export interface TokenRequest {
@@ -28,7 +28,7 @@ export function resolveScope(requested: string | undefined, allowed: string[]): 
   if (requested === undefined) return allowed.join(' ');
   const tokens = requested.split(' ').filter(Boolean);
   if (requested.length > 2000 || tokens.some((t) => !allowed.includes(t))) {
-    throw new DomainError(TokensErrors.INVALID_SCOPE, 'the requested scope is invalid, unknown, or exceeds what was granted');
+    throw new DomainError(OAuthErrors.INVALID_SCOPE, 'the requested scope is invalid, unknown, or exceeds what was granted');
   }
   return [...new Set(tokens)].join(' ');
 }

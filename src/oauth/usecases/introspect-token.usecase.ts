@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { sha256 } from '../../infra/crypto/secrets.js';
 import { RevocationChecker } from '../../revocation/revocation-checker.js';
 import { UserRepository } from '../../users/user.repository.js';
-import { AccessTokenVerifier } from '../access-token.verifier.js';
-import type { Client } from '../clients/client.js';
-import { ClientsService } from '../clients/clients.service.js';
-import { invalidClient, invalidRequest } from '../oauth/oauth.error.js';
-import { SessionRepository } from '../sessions/session.repository.js';
+import { AccessTokenVerifier } from '../../tokens/access-token.verifier.js';
+import type { Client } from '../../tokens/clients/client.js';
+import { ClientsService } from '../../tokens/clients/clients.service.js';
+import { invalidClient, invalidRequest } from '../oauth.errors.js';
+import { SessionRepository } from '../../tokens/sessions/session.repository.js';
 import { looksLikeJwt, MAX_REFRESH_TOKEN_LENGTH } from './token-kinds.js';
 
 export interface IntrospectTokenCommand {

@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/config.schema.js';
 import { randomToken, sha256 } from '../../infra/crypto/secrets.js';
 import { RevocationService } from '../../revocation/revocation.service.js';
-import { AccessTokenIssuer } from '../access-token.issuer.js';
-import { invalidGrant } from '../oauth/oauth.error.js';
-import { SessionRepository } from '../sessions/session.repository.js';
+import { AccessTokenIssuer } from '../../tokens/access-token.issuer.js';
+import { invalidGrant } from '../oauth.errors.js';
+import { SessionRepository } from '../../tokens/sessions/session.repository.js';
 import { MAX_REFRESH_TOKEN_LENGTH } from '../usecases/token-kinds.js';
 import { requireGrant, requireParam, resolveScope, type TokenRequest, type TokenResponse } from './token-request.js';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AccessTokenIssuer } from '../access-token.issuer.js';
-import { unauthorizedClient } from '../oauth/oauth.error.js';
+import { AccessTokenIssuer } from '../../tokens/access-token.issuer.js';
+import { unauthorizedClient } from '../oauth.errors.js';
 import { requireGrant, resolveScope, type TokenRequest, type TokenResponse } from './token-request.js';
 
 /** RFC 6749 section 4.4: a confidential client acting for itself. No refresh token, no session. */

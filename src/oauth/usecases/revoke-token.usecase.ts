@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { sha256 } from '../../infra/crypto/secrets.js';
 import { RevocationService } from '../../revocation/revocation.service.js';
-import { AccessTokenVerifier } from '../access-token.verifier.js';
-import type { Client } from '../clients/client.js';
-import { invalidRequest, unauthorizedClient } from '../oauth/oauth.error.js';
-import { SessionRepository } from '../sessions/session.repository.js';
+import { AccessTokenVerifier } from '../../tokens/access-token.verifier.js';
+import type { Client } from '../../tokens/clients/client.js';
+import { invalidRequest, unauthorizedClient } from '../oauth.errors.js';
+import { SessionRepository } from '../../tokens/sessions/session.repository.js';
 import { looksLikeJwt, MAX_REFRESH_TOKEN_LENGTH } from './token-kinds.js';
 
 export interface RevokeTokenCommand {

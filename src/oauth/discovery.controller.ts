@@ -1,8 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { Public } from '../../infra/http/credential.decorator.js';
-import { AppConfig } from '../../config/config.schema.js';
-import { GRANT_TYPES } from '../clients/client.js';
-import { KeyService, SIGNING_ALG } from '../keys/key.service.js';
+import { Public } from '../infra/http/credential.decorator.js';
+import { AppConfig } from '../config/config.schema.js';
+import { GRANT_TYPES } from '../tokens/clients/client.js';
+import { KeyService, SIGNING_ALG } from '../tokens/keys/key.service.js';
 
 /** RFC 8414 authorization server metadata, and the RFC 7517 JWK Set resource servers verify with. */
 @Controller('.well-known')
