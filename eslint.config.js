@@ -170,6 +170,11 @@ export default defineConfig(
     },
   },
   {
+    // One import statement per module (a second one is always a merge left undone).
+    plugins: { 'import-x': importX },
+    rules: { 'import-x/no-duplicates': 'error' },
+  },
+  {
     files: ['test/**', 'src/**/*.spec.ts'],
     languageOptions: { globals: { ...globals.jest } },
   },

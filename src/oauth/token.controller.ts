@@ -7,9 +7,8 @@ import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
 import { PasswordGrant } from './grants/password.grant.js';
 import { RefreshTokenGrant } from './grants/refresh-token.grant.js';
 import type { TokenRequest, TokenResponse } from './grants/token-request.js';
-import { OAuthErrors } from './oauth.errors.js';
+import { OAuthErrors, invalidRequest } from './oauth.errors.js';
 import { clientCredentials, formParams, NoStore } from './client-request.js';
-import { invalidRequest } from './oauth.errors.js';
 import { OAuthSurface } from './oauth-error.filter.js';
 
 /** RFC 6749 section 3.2: one endpoint, one use case per grant. */

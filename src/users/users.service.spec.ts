@@ -1,5 +1,4 @@
-import { PasswordHasher } from '../infra/crypto/password-hasher.js';
-import { PasswordHashingBusy } from '../infra/crypto/password-hasher.js';
+import { PasswordHasher, PasswordHashingBusy } from '../infra/crypto/password-hasher.js';
 import { UserCredentialsRepository, UserRepository } from './user.repository.js';
 import { UsersService } from './users.service.js';
 

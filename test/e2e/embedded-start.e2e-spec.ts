@@ -17,7 +17,7 @@ describe('the embedded default (no DATABASE_URL, no REDIS_URL)', () => {
     const env = cleanEnv({ PORT: String(port), DATA_DIR: dataDir });
 
     const first = startService({ ...env, LOG_LEVEL: 'debug' });
-    let firstExit: number | null = null;
+    let firstExit: number | null;
     try {
       expect(await waitFor(`http://127.0.0.1:${port}/health/ready`, 200, 60_000)).toBe(true);
       expect(first.output()).toMatch(/embedded PGlite/);

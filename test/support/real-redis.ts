@@ -7,7 +7,6 @@ export const withRealRedis = (name: string, body: () => void): void => {
     describe(name, body);
     return;
   }
-  // eslint-disable-next-line no-console
   console.warn(`[stands aside] "${name}" needs a real Redis: set REDIS_URL (CI does).`);
   const standAside = describe.skip;
   standAside(name, body);

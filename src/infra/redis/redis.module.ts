@@ -1,4 +1,4 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../../config/config.schema.js';
 
@@ -59,4 +59,3 @@ export function createRedis(config: AppConfig): Redis {
 })
 export class RedisModule {}
 
-export const InjectRedis = () => Inject(REDIS);

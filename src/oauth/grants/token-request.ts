@@ -1,7 +1,6 @@
 import type { Client } from '../../tokens/clients/client.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
-import { invalidRequest, unauthorizedClient } from '../oauth.errors.js';
-import { OAuthErrors } from '../oauth.errors.js';
+import { invalidRequest, unauthorizedClient, OAuthErrors } from '../oauth.errors.js';
 
 /** A validated token request: single-valued string parameters only. */
 export interface TokenRequest {
