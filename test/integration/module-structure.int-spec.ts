@@ -42,6 +42,21 @@ describe('module structure', () => {
     expect(sources.filter((f) => /\bEntityManager\b/.test(f.text)).map((f) => f.path)).toEqual(['src/infra/database/typeorm-database.ts']);
   });
 
+  it('documents in docs/architecture.md the same may-call lists the lint reads from the module READMEs', () => {
+    const names = (text: string) => [...text.matchAll(/`([a-z/]+)`/g)].map((m) => m[1]);
+    const documented = new Map<string, string[]>();
+    for (const line of readFileSync(join(root, 'docs/architecture.md'), 'utf8').split('\n')) {
+      const m = /^\| `([a-z]+)` \|[^|]*\|([^|]*)\|$/.exec(line);
+      if (m) documented.set(m[1], names(m[2]));
+    }
+    const modules = readdirSync(join(root, 'src'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    for (const module of modules) {
+      const readme = readFileSync(join(root, 'src', module, 'README.md'), 'utf8');
+      const list = readme.slice(readme.indexOf('May call:')).split(/\.(?=\s|$)/)[0];
+      expect({ module, mayCall: documented.get(module) ?? 'missing' }).toEqual({ module, mayCall: names(list) });
+    }
+  });
+
   it('has no source file over 300 lines', () => {
     const long = sources.map((f) => ({ path: f.path, lines: f.text.split('\n').length })).filter((f) => f.lines > 300);
     expect(long).toEqual([]);
