@@ -76,7 +76,7 @@ declare module 'autocannon' {
     interface Instance extends EventEmitter {
       stop(): void;
       on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
-      on(event: 'start' | 'done' | 'tick' | 'reqError' | 'error' | 'mismatch', listener: (...args: any[]) => void): this;
+      on(event: 'start' | 'done' | 'tick' | 'reqError' | 'error' | 'mismatch', listener: (...args: never[]) => void): this;
     }
   }
 

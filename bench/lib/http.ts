@@ -65,3 +65,13 @@ export function jwtPayload(token: string): Record<string, unknown> {
   if (!part) throw new Error('not a JWT');
   return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
+
+/** One keep-alive probe to a server for a few sequential calls, closed after `use` whatever happens. */
+export async function withProbe<T>(url: string, use: (probe: HttpProbe) => Promise<T>): Promise<T> {
+  const probe = new HttpProbe(url);
+  try {
+    return await use(probe);
+  } finally {
+    probe.close();
+  }
+}

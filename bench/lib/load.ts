@@ -1,8 +1,11 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { HttpProbe, type TimedRequest } from './http.js';
-import { type CpuUse, cpuMeter } from './machine.js';
+import { type CpuUse, cpuMeter, cpuMicrosPerRequest } from './machine.js';
 import type { Window } from './profile.js';
 import type { Server } from './stack.js';
+import { type LatencyMs, r1, r3, summarize } from './stats.js';
+import { sleep } from './time.js';
 
 export interface LoadOptions {
   server: Server;
@@ -19,14 +22,6 @@ export interface LoadOptions {
   verifyBody?: (body: string) => boolean;
 }
 
-export interface LatencyMs {
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
 export interface LoadFigures {
   /** Responses received in the measured window. */
   requests: number;
@@ -40,7 +35,7 @@ export interface LoadFigures {
   timeouts: number;
   mismatches: number;
   cpu: CpuUse;
-  /** Paced runs only: requests not sent because 64 were already waiting (the server could not keep up). */
+  /** Paced runs only: requests not sent because `maxOutstanding` were already outstanding (the server could not keep up). */
   dropped?: number;
   /** Server CPU time per request, µs (server cores × seconds / requests). */
   serverCpuMicrosPerRequest: number | null;
@@ -53,60 +48,89 @@ interface Run {
   seconds: number;
 }
 
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+export interface AutocannonOptions {
+  server: Server;
+  title: string;
+  connections: number;
+  /** Seconds; the run stops itself then, and is stopped 30 s past that whatever happens. */
+  duration: number;
+  /** Seconds a request may take before autocannon counts it as a timeout. */
+  timeout: number;
+  request: autocannon.Request;
+  verifyBody?: (body: string) => boolean;
 }
 
-/** Mean, percentiles and max of a set of latencies (ms), to the microsecond. */
-export function summarize(latencies: number[]): LatencyMs {
-  const sorted = Float64Array.from(latencies).sort();
-  const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
-  return {
-    mean: round(mean, 3),
-    p50: round(percentile(sorted, 0.5), 3),
-    p90: round(percentile(sorted, 0.9), 3),
-    p99: round(percentile(sorted, 0.99), 3),
-    max: round(sorted[sorted.length - 1] ?? NaN, 3),
-  };
-}
-
-/** One autocannon run, bounded: it stops itself after `duration`, and is stopped 30 s past that. */
-function fire(o: LoadOptions, duration: number, title: string): Promise<Run> {
-  return new Promise((done, fail) => {
-    const latencies: number[] = [];
-    const started = process.hrtime.bigint();
-    let guard: NodeJS.Timeout | undefined;
-    const instance = autocannon(
+/**
+ * A closed-loop autocannon run (pipelining 1, one request in flight per connection), bounded: it
+ * stops itself after `duration`, and is stopped 30 s past that. `onResponse` sees every answer.
+ */
+export function startAutocannon(
+  o: AutocannonOptions,
+  onResponse: (status: number, ms: number) => void,
+): { instance: autocannon.Instance; done: Promise<autocannon.Result> } {
+  let guard: NodeJS.Timeout | undefined;
+  let instance!: autocannon.Instance;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
       {
         url: `${o.server.url}${o.request.path ?? '/'}`,
-        title,
+        title: o.title,
         connections: o.connections,
         pipelining: 1,
-        duration,
-        timeout: 10,
+        duration: o.duration,
+        timeout: o.timeout,
         requests: [o.request],
         ...(o.verifyBody ? { verifyBody: o.verifyBody } : {}),
       },
       (err, result) => {
         clearTimeout(guard);
-        if (err) return fail(err);
-        done({ result, latencies, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+        if (err) reject(err);
+        else resolve(result);
       },
     );
-    instance.on('response', (_client, _status, _bytes, ms) => {
-      if (latencies.length < 5_000_000) latencies.push(ms);
-    });
-    guard = setTimeout(() => instance.stop(), (duration + 30) * 1000);
+    instance.on('response', (_client, status, _bytes, ms) => onResponse(status, ms));
+    guard = setTimeout(() => instance.stop(), (o.duration + 30) * 1000);
   });
+  return { instance, done };
+}
+
+/** One autocannon run of `duration` seconds, every response's latency recorded. */
+async function fire(o: LoadOptions, duration: number, title: string): Promise<Run> {
+  const latencies: number[] = [];
+  const started = process.hrtime.bigint();
+  const { done } = startAutocannon({ ...o, duration, title, timeout: 10 }, (_status, ms) => {
+    if (latencies.length < 5_000_000) latencies.push(ms);
+  });
+  const result = await done;
+  return { result, latencies, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
 /** Every measured run of this process, for --profile to cut the servers' CPU profiles by. */
 export const measuredWindows: Window[] = [];
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** The figures of a measured run from what it recorded. */
+function figuresOf(
+  r: { latencies: number[]; seconds: number; non2xx: number; statusCodes: Record<string, number>; errors: number; timeouts: number; mismatches: number; cpu: CpuUse },
+  extra: Partial<LoadFigures> = {},
+): LoadFigures {
+  const requests = r.latencies.length;
+  return {
+    requests,
+    seconds: r3(r.seconds),
+    requestsPerSecond: r1(requests / r.seconds),
+    latencyMs: summarize(r.latencies),
+    non2xx: r.non2xx,
+    statusCodes: r.statusCodes,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    mismatches: r.mismatches,
+    cpu: r.cpu,
+    ...extra,
+    serverCpuMicrosPerRequest: cpuMicrosPerRequest(r.cpu, r.seconds, requests),
+  };
+}
 
 /** Warm-up, then the measured run, with the server's and the machine's CPU use over the latter. */
 export async function measure(o: LoadOptions): Promise<LoadFigures> {
@@ -115,7 +139,7 @@ export async function measure(o: LoadOptions): Promise<LoadFigures> {
     const w = await fire(o, o.warmup, `${o.title} (warm-up)`);
     warmup = {
       requests: w.latencies.length,
-      requestsPerSecond: round(w.latencies.length / w.seconds, 1),
+      requestsPerSecond: r1(w.latencies.length / w.seconds),
       non2xx: w.result.non2xx,
       errors: w.result.errors,
     };
@@ -125,30 +149,10 @@ export async function measure(o: LoadOptions): Promise<LoadFigures> {
   const run = await fire(o, o.duration, o.title);
   measuredWindows.push({ title: o.title, startUs, endUs: nowUs() });
   const cpu = meter.stop();
-  const requests = run.latencies.length;
   const statusCodes = Object.fromEntries(Object.entries(run.result.statusCodeStats).map(([code, { count }]) => [code, Number(count)]));
-  return {
-    requests,
-    seconds: round(run.seconds, 3),
-    requestsPerSecond: round(requests / run.seconds, 1),
-    latencyMs: summarize(run.latencies),
-    non2xx: run.result.non2xx,
-    statusCodes,
-    errors: run.result.errors,
-    timeouts: run.result.timeouts,
-    mismatches: run.result.mismatches,
-    cpu,
-    serverCpuMicrosPerRequest: cpu.serverCores !== null && requests ? round((cpu.serverCores * run.seconds * 1e6) / requests, 0) : null,
-    ...(warmup ? { warmup } : {}),
-  };
-}
-
-/** The median of some figures (the mean of the middle two for an even count); NaN for none. */
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  const { non2xx, errors, timeouts, mismatches } = run.result;
+  const figures = figuresOf({ latencies: run.latencies, seconds: run.seconds, non2xx, statusCodes, errors, timeouts, mismatches, cpu });
+  return warmup ? { ...figures, warmup } : figures;
 }
 
 /** Other processes took CPU during the run (≥ 0.2 cores): the figures are low. */
@@ -168,6 +172,9 @@ export function problems(name: string, f: LoadFigures): string[] {
   return out;
 }
 
+/** A paced run's rate: `share` of a measured saturated rate, to 10 req/s, at least 50 req/s. */
+export const pacedRateOf = (saturatedRps: number, share: number) => Math.max(50, Math.round((saturatedRps * share) / 10) * 10);
+
 export interface PacedOptions {
   server: Server;
   title: string;
@@ -178,36 +185,73 @@ export interface PacedOptions {
   /** The i-th request. */
   request: (i: number) => TimedRequest;
   verifyBody?: (body: string) => boolean;
+  /**
+   * Requests outstanding at most (sent, or waiting for one of the 64 keep-alive connections); one
+   * due past it is dropped (counted in `dropped`). Default 64: no request ever waits for a
+   * connection, and a server that falls behind shows it as drops (the slowest moments are then
+   * left out of the p99). Larger: requests wait for a connection, and the wait counts in their
+   * latency (from when they were due, give or take the generator's own lateness).
+   */
+  maxOutstanding?: number;
+  /** Seconds given to the requests still outstanding after the last one was sent. Default 15. */
+  graceSeconds?: number;
+  /**
+   * Also report the generator's own timing: its event-loop delay over the run (a 1 ms monitor,
+   * which wakes the bench process every millisecond: hence not by default) and the sends more than
+   * 2 ms behind their schedule.
+   */
+  selfCheck?: boolean;
+}
+
+export interface PacedFigures extends LoadFigures {
+  dropped: number;
+}
+
+/** What `selfCheck` adds: the load generator's timing is only as good as this. */
+export interface GeneratorCheck {
+  /** The load generator's own event-loop delay over the run, ms. */
+  generatorLoopDelayMs: { p99: number; max: number };
+  /** Sends more than 2 ms behind their schedule (the generator's own lateness). */
+  lateSends: number;
 }
 
 /**
- * Latency below saturation: requests sent at a fixed rate on a schedule (autocannon's rate limit
- * sends each second's quota in a burst, which queues), over keep-alive connections (up to 64 in
- * flight). Bounded: nothing is sent after `duration`, and stragglers are given 15 s.
+ * Latency below saturation, open loop: request i is due at t0 + i/rate whatever the answers take
+ * (autocannon's rate limit sends each second's quota in a burst, which queues), over up to 64
+ * keep-alive connections (see `maxOutstanding` for what happens when all are busy). Bounded: nothing
+ * is sent after `duration`, stragglers are given `graceSeconds`, and the ones still unanswered then
+ * count as errors.
  */
-export async function measurePaced(o: PacedOptions): Promise<LoadFigures> {
-  const probe = new HttpProbe(o.server.url);
+export function measurePaced(o: PacedOptions & { selfCheck: true }): Promise<PacedFigures & GeneratorCheck>;
+export function measurePaced(o: PacedOptions): Promise<PacedFigures>;
+export async function measurePaced(o: PacedOptions): Promise<PacedFigures & Partial<GeneratorCheck>> {
+  const maxOutstanding = o.maxOutstanding ?? 64;
+  const probe = new HttpProbe(o.server.url); // keep-alive, up to 64 connections
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   let non2xx = 0;
   let errors = 0;
   let mismatches = 0;
+  let dropped = 0;
+  let lateSends = 0;
   const inFlight = new Set<Promise<void>>();
+  const loop = o.selfCheck ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+  loop?.enable();
   const meter = cpuMeter(o.server.pid);
   const startUs = nowUs();
   const t0 = performance.now();
   const total = Math.round(o.rate * o.duration);
   let sent = 0;
-  let skipped = 0; // not sent: 64 already in flight
   try {
     while (sent < total) {
-      const due = t0 + (sent * 1000) / o.rate;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      // Catch up on what the timer's lateness made due, but never more than 64 in flight.
-      while (sent < total && t0 + (sent * 1000) / o.rate <= performance.now()) {
-        if (inFlight.size >= 64) {
-          skipped++;
+      const wait = t0 + (sent * 1000) / o.rate - performance.now();
+      if (wait > 0) await sleep(wait);
+      // Send what is due, the timer's lateness included (the sends are counted if > 2 ms late).
+      const now = performance.now();
+      while (sent < total && t0 + (sent * 1000) / o.rate <= now) {
+        if (now - (t0 + (sent * 1000) / o.rate) > 2) lateSends++;
+        if (inFlight.size >= maxOutstanding) {
+          dropped++;
           sent++;
           continue;
         }
@@ -224,26 +268,16 @@ export async function measurePaced(o: PacedOptions): Promise<LoadFigures> {
         inFlight.add(p);
       }
     }
-    await Promise.race([Promise.all(inFlight), new Promise((r) => setTimeout(r, 15_000))]);
+    await Promise.race([Promise.all(inFlight), sleep((o.graceSeconds ?? 15) * 1000)]);
   } finally {
     probe.close();
+    loop?.disable();
   }
   const seconds = (performance.now() - t0) / 1000;
   measuredWindows.push({ title: o.title, startUs, endUs: nowUs() });
   const cpu = meter.stop();
-  const requests = latencies.length;
-  return {
-    requests,
-    seconds: round(seconds, 3),
-    requestsPerSecond: round(requests / seconds, 1),
-    latencyMs: summarize(latencies),
-    non2xx,
-    statusCodes,
-    errors,
-    timeouts: 0,
-    mismatches,
-    cpu,
-    dropped: skipped,
-    serverCpuMicrosPerRequest: cpu.serverCores !== null && requests ? round((cpu.serverCores * seconds * 1e6) / requests, 0) : null,
-  };
+  // Still outstanding after the grace: neither answered nor failed.
+  const unanswered = Math.max(0, total - dropped - latencies.length - errors);
+  const check: GeneratorCheck | undefined = loop && { lateSends, generatorLoopDelayMs: { p99: r3(loop.percentile(99) / 1e6), max: r3(loop.max / 1e6) } };
+  return figuresOf({ latencies, seconds, non2xx, statusCodes, errors: errors + unanswered, timeouts: 0, mismatches, cpu }, { dropped, ...check }) as PacedFigures & Partial<GeneratorCheck>;
 }

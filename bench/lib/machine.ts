@@ -1,6 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
+import { r1, round } from './stats.js';
+import { sleep } from './time.js';
 
 export interface MachineInfo {
   cpu: string;
@@ -17,7 +19,7 @@ export function machineInfo(): MachineInfo {
     cores: all.length,
     node: process.version,
     os: `${platform()} ${release()}`,
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    memoryGiB: r1(totalmem() / 2 ** 30),
   };
 }
 
@@ -142,7 +144,6 @@ export function cpuMeter(serverPid: number): { stop(): CpuUse } {
         const after = processCpuSeconds(pid);
         if (before !== undefined && after !== undefined) storeSeconds += after - before;
       }
-      const round = (n: number) => Math.round(n * 100) / 100;
       const serverCores = server0 !== undefined && server1 !== undefined ? round((server1 - server0) / wall) : null;
       const loadCores = round((self.user + self.system) / 1e6 / wall);
       const storeCores = round(storeSeconds / wall);
@@ -154,15 +155,42 @@ export function cpuMeter(serverPid: number): { stop(): CpuUse } {
   };
 }
 
+/** Server CPU time per request (or per whatever `count` counts), µs, over a window of `seconds`; null without /proc or without requests. */
+export function cpuMicrosPerRequest(cpu: CpuUse, seconds: number, count: number): number | null {
+  return cpu.serverCores !== null && count ? Math.round((cpu.serverCores * seconds * 1e6) / count) : null;
+}
+
+/** Cores some processes use together from now until stop() (null without /proc, or when one of them is gone). */
+export function coresMeter(pids: number[]): { stop(): number | null } {
+  const sum = () => {
+    let total = 0;
+    for (const pid of pids) {
+      const c = processCpuSeconds(pid);
+      if (c === undefined) return undefined;
+      total += c;
+    }
+    return total;
+  };
+  const c0 = sum();
+  const t0 = performance.now();
+  return {
+    stop() {
+      const c1 = sum();
+      const s = (performance.now() - t0) / 1000;
+      return c0 !== undefined && c1 !== undefined ? round((c1 - c0) / s) : null;
+    },
+  };
+}
+
 /** Cores kept busy by everything on the machine over `ms` (this bench process is idle meanwhile). */
 export async function machineBusyCores(ms = 1000): Promise<number | null> {
   const a = coreBusySeconds();
   const t0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, ms));
+  await sleep(ms);
   const b = coreBusySeconds();
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (!a || !b) return null;
-  return Math.round((b.reduce((x, y) => x + y, 0) - a.reduce((x, y) => x + y, 0)) / wall * 100) / 100;
+  return round((b.reduce((x, y) => x + y, 0) - a.reduce((x, y) => x + y, 0)) / wall);
 }
 
 /**

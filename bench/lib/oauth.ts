@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type autocannon from 'autocannon';
+import { type TimedRequest, withProbe } from './http.js';
 import type { Server } from './stack.js';
 
 export interface BenchClient {
@@ -21,6 +23,11 @@ export function basicAuth(clientId: string, clientSecret: string): string {
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(clientSecret)}`).toString('base64')}`;
 }
 
+/** The headers of a form POST authenticated as `client` (HTTP Basic): /oauth/token, /oauth/revoke. */
+export function clientHeaders(client: BenchClient): Record<string, string> {
+  return { 'content-type': FORM, authorization: client.authorization };
+}
+
 /** A confidential client with the password, refresh_token and client_credentials grants, scope read. */
 export function createClient(server: Server, name = 'bench'): BenchClient {
   const out = server.cli<{ client: { client_id: string }; client_secret: string }>([
@@ -37,6 +44,11 @@ export function createUser(server: Server, password = 'a long enough passphrase'
   return { id: out.user.id, email, password };
 }
 
+/** `count` users through the CLI (createUser's defaults). */
+export function createUsers(server: Server, count: number): BenchUser[] {
+  return Array.from({ length: count }, () => createUser(server));
+}
+
 export interface TokenResponse {
   access_token: string;
   refresh_token?: string;
@@ -47,13 +59,18 @@ export interface TokenResponse {
 export async function tokenRequest(server: Server, client: BenchClient, params: Record<string, string>): Promise<TokenResponse> {
   const res = await fetch(`${server.url}/oauth/token`, {
     method: 'POST',
-    headers: { 'content-type': FORM, authorization: client.authorization },
+    headers: clientHeaders(client),
     body: new URLSearchParams(params).toString(),
     signal: AbortSignal.timeout(30_000),
   });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`POST /oauth/token (${params.grant_type}) answered ${res.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as TokenResponse;
+}
+
+/** The password grant's parameters for `user`, scope read. */
+export function passwordGrant(user: BenchUser): Record<string, string> {
+  return { grant_type: 'password', username: user.email, password: user.password, scope: 'read' };
 }
 
 /**
@@ -73,9 +90,42 @@ export async function login(
     while (next < count) {
       if (Date.now() > deadline) throw new Error(`made only ${results.length} of ${count} logins in ${timeoutMs} ms`);
       next++;
-      results.push(await tokenRequest(server, client, { grant_type: 'password', username: user.email, password: user.password, scope: 'read' }));
+      results.push(await tokenRequest(server, client, passwordGrant(user)));
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
   return results;
 }
+
+/** One login of each user (all at once), e.g. for access tokens that a load spreads over its requests. */
+export async function loginEach(server: Server, client: BenchClient, users: BenchUser[]): Promise<TokenResponse[]> {
+  return (await Promise.all(users.map((u) => login(server, client, u, { count: 1, parallel: 1, timeoutMs: 60_000 })))).flat();
+}
+
+/** `Authorization` header values of some tokens' access tokens. */
+export const bearers = (tokens: TokenResponse[]) => tokens.map((t) => `Bearer ${t.access_token}`);
+
+/** RFC 7009: revoke `token` (with its type hint), authenticated as `client`. */
+export function revokeRequest(client: BenchClient, token: string, hint: 'access_token' | 'refresh_token'): TimedRequest {
+  return { method: 'POST', path: '/oauth/revoke', headers: clientHeaders(client), body: `token=${token}&token_type_hint=${hint}` };
+}
+
+/** A fresh access token of `user`, revoked at once (RFC 7009): it shows whether a server checks revocation. */
+export async function revokedAccessToken(server: Server, client: BenchClient, user: BenchUser): Promise<string> {
+  const [spare] = await login(server, client, user, { count: 1, parallel: 1 });
+  const r = await withProbe(server.url, (probe) => probe.send(revokeRequest(client, spare.access_token, 'access_token')));
+  if (r.status !== 200) throw new Error(`POST /oauth/revoke answered ${r.status}: ${r.body.slice(0, 200)}`);
+  return spare.access_token;
+}
+
+/** The JSON of a valid `GET /userinfo` (Latchkey) or `GET /me` (the peer): it names the subject. */
+export const hasSubject = (body: string) => body.includes('"sub":"');
+
+/** GET `path` for autocannon, each request with the next of `auths` (round-robin; its own counter per call). */
+export function roundRobinBearer(path: string, auths: string[]): autocannon.Request {
+  let i = 0;
+  return { method: 'GET', path, setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: auths[i++ % auths.length] } }) };
+}
+
+/** GET `path` for a paced run: the i-th request with the i-th of `auths`, round-robin. */
+export const bearerAt = (path: string, auths: string[]) => (i: number): TimedRequest => ({ path, headers: { authorization: auths[i % auths.length] } });

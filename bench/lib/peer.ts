@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Placement } from './machine.js';
-import { type Server, freePort, serverNodeArgs, spawnService } from './stack.js';
+import { type Server, serverNodeArgs, spawnService } from './stack.js';
 
 export interface PeerOptions {
   /** Latchkey's base URL: the peer's JWKS source, and its expected `iss` and `aud`. */
@@ -25,41 +25,23 @@ export interface Peer extends Server {
  * from Latchkey's profiles, which the runner prints by Latchkey's measured windows).
  */
 export async function startPeer(o: PeerOptions): Promise<Peer> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LATCHKEY_URL: o.latchkeyUrl,
-    PEER_KEYS: o.keys ?? 'jwks-rsa',
-  };
+  const keys = o.keys ?? 'jwks-rsa';
   const profiling = serverNodeArgs().find((a) => a.startsWith('--cpu-prof-dir='));
-  const profileDir = profiling ? join(profiling.slice('--cpu-prof-dir='.length), `peer-${o.keys ?? 'jwks-rsa'}`) : undefined;
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const { child, output, stop } = await spawnService({
+  const profileDir = profiling ? join(profiling.slice('--cpu-prof-dir='.length), `peer-${keys}`) : undefined;
+  const service = await spawnService({
     label: 'peer',
     script: 'dist/bench/peer/main.js',
-    url,
-    env,
+    env: () => ({ LATCHKEY_URL: o.latchkeyUrl, PEER_KEYS: keys }),
     placement: o.placement,
-    nodeArgs,
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     ready: { path: '/me', status: 401 },
     readyTimeoutMs: o.readyTimeoutMs,
   });
   return {
-    url,
-    port,
-    pid: child.pid!,
-    cores: o.placement.serverCores,
-    env,
+    ...service,
     profileDir,
-    output,
     cli(): never {
       throw new Error('the peer has no CLI');
     },
-    stop,
   };
 }

@@ -22,3 +22,8 @@ export function logProblems(output: string, max = 8): string[] {
     .slice(-max)
     .map((l) => l.slice(0, 400));
 }
+
+/** The order of a scenario's runs, for its settings: `sides` in turn, `rounds` times ("A B A B …"). */
+export function turns(sides: string[], rounds: number): string {
+  return Array.from({ length: rounds }, () => sides.join(' ')).join(' ');
+}

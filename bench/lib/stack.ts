@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { onCleanup } from './cleanup.js';
 import type { Placement } from './machine.js';
+import { sleep } from './time.js';
 
 /** The repository root (this file runs as dist/bench/lib/stack.js). */
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -156,8 +157,6 @@ export interface ServerOptions {
   readyTimeoutMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Polls `url` until it answers `status`; fails early if the child exits. */
 async function waitReady(label: string, url: string, status: number, child: ChildProcess, ms: number): Promise<void> {
   const until = Date.now() + ms;
@@ -193,57 +192,47 @@ function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
  * the run whatever happens.
  */
 export async function startServer(options: ServerOptions): Promise<Server> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ISSUER: url,
-    LOG_LEVEL: 'warn',
-    LOGIN_MAX_FAILURES_PER_IP: '1000000',
-    LOGIN_MAX_FAILURES_PER_ACCOUNT: '10000',
-    ...options.stores.env,
-    ...options.env,
-    ...defaults.env,
-  };
   const placement = options.placement ?? defaults.placement;
-  const { child, output, stop } = await spawnService({
+  const service = await spawnService({
     label: 'server',
     script: 'dist/src/main.js',
-    url,
-    env,
+    env: (url) => ({
+      ISSUER: url,
+      LOG_LEVEL: 'warn',
+      LOGIN_MAX_FAILURES_PER_IP: '1000000',
+      LOGIN_MAX_FAILURES_PER_ACCOUNT: '10000',
+      ...options.stores.env,
+      ...options.env,
+      ...defaults.env,
+    }),
     placement,
     nodeArgs: defaults.nodeArgs,
     ready: { path: '/health/ready', status: 200 },
     readyTimeoutMs: options.readyTimeoutMs,
   });
   return {
-    url,
-    port,
-    pid: child.pid!,
-    cores: placement.serverCores,
-    env,
-    output,
+    ...service,
     cli<T>(args: string[]): T {
-      const r = spawnSync(process.execPath, ['dist/src/cli.js', ...args, '--json'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, ['dist/src/cli.js', ...args, '--json'], { cwd: ROOT, env: service.env, encoding: 'utf8', timeout: 60_000 });
       if (r.status !== 0) throw new Error(`cli ${args[0]} failed (${r.status ?? r.signal}): ${r.stderr.trim() || r.stdout.trim()}`);
       return JSON.parse(r.stdout) as T;
     },
-    stop,
   };
 }
+
+/** "<url> (pid <pid>, cores <cores>)": where a server runs, for the progress lines. */
+export const serverInfo = (s: Server) => `${s.url} (pid ${s.pid}, cores ${s.cores})`;
 
 export interface ServiceOptions {
   /** "server" or "peer", in messages. */
   label: string;
   /** The script node runs, relative to the repository root. */
   script: string;
-  /** Its base URL (the port is in `env`). */
-  url: string;
-  env: NodeJS.ProcessEnv;
+  /**
+   * Its environment besides what every service gets (PATH, HOME, NODE_ENV=production,
+   * HOST=127.0.0.1 and PORT, a free loopback port), which it may override; given the service's URL.
+   */
+  env: (url: string) => NodeJS.ProcessEnv;
   placement: Placement;
   nodeArgs: string[];
   /** Ready when GET `path` answers `status`. */
@@ -252,13 +241,24 @@ export interface ServiceOptions {
 }
 
 /**
- * Starts `node <script>` in its own process (pinned when placement says so), keeps the last 20 KB it
- * prints, and waits until it is ready. The process is killed at the end of the run whatever happens;
- * one that dies mid-run (a crash, or dist/ rebuilt under it by another build) says why.
+ * Starts `node <script>` in its own process on a free loopback port (pinned when placement says so),
+ * keeps the last 20 KB it prints, and waits until it is ready. The process is killed at the end of
+ * the run whatever happens; one that dies mid-run (a crash, or dist/ rebuilt under it by another
+ * build) says why.
  */
-export async function spawnService(o: ServiceOptions): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<void> }> {
+export async function spawnService(o: ServiceOptions): Promise<Omit<Server, 'cli'>> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ...o.env(url),
+  };
   const [cmd, ...prefixArgs] = [...o.placement.serverPrefix, process.execPath];
-  const child = spawn(cmd, [...prefixArgs, ...o.nodeArgs, o.script], { cwd: ROOT, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, [...prefixArgs, ...o.nodeArgs, o.script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-20_000);
@@ -271,19 +271,19 @@ export async function spawnService(o: ServiceOptions): Promise<{ child: ChildPro
     return stopChild(child);
   });
   child.once('exit', (code, signal) => {
-    if (!stopping) process.stderr.write(`bench: ${o.label} pid ${child.pid} (${o.url}) exited unexpectedly (${code ?? signal}); its last output:\n${out.slice(-3000)}\n`);
+    if (!stopping) process.stderr.write(`bench: ${o.label} pid ${child.pid} (${url}) exited unexpectedly (${code ?? signal}); its last output:\n${out.slice(-3000)}\n`);
   });
   try {
     await new Promise<void>((done, fail) => {
       child.once('spawn', done);
       child.once('error', fail);
     });
-    await waitReady(o.label, `${o.url}${o.ready.path}`, o.ready.status, child, o.readyTimeoutMs ?? 60_000);
+    await waitReady(o.label, `${url}${o.ready.path}`, o.ready.status, child, o.readyTimeoutMs ?? 60_000);
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\n--- ${o.label} output ---\n${out.slice(-4000)}`);
+    throw new Error(`${(err as Error).message}\n--- ${o.label} output ---\n${out.slice(-4000)}`, { cause: err });
   }
-  return { child, output: () => out, stop };
+  return { url, port, pid: child.pid!, cores: o.placement.serverCores, env, output: () => out, stop };
 }
 
 /** The extra node flags the runner gives every server (`--cpu-prof …` with --profile), for other processes a scenario starts. */

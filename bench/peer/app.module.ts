@@ -1,6 +1,7 @@
 import { Module, type Provider } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { JWKS_KEYS, KeyObjectJwtStrategy, fetchJwks } from './jwt-keyobject.strategy.js';
+import { latchkey } from './jwt-checks.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { MeController } from './me.controller.js';
 
@@ -10,7 +11,7 @@ import { MeController } from './me.controller.js';
  */
 const providers: Provider[] =
   process.env.PEER_KEYS === 'keyobject'
-    ? [{ provide: JWKS_KEYS, useFactory: () => fetchJwks(`${(process.env.LATCHKEY_URL ?? '').replace(/\/+$/, '')}/.well-known/jwks.json`) }, KeyObjectJwtStrategy]
+    ? [{ provide: JWKS_KEYS, useFactory: () => fetchJwks(`${latchkey}/.well-known/jwks.json`) }, KeyObjectJwtStrategy]
     : [JwtStrategy];
 
 @Module({

@@ -1,7 +1,8 @@
 import { type JsonWebKey, type KeyObject, createPublicKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy, type StrategyOptionsWithoutRequest } from 'passport-jwt';
+import { Strategy, type StrategyOptionsWithoutRequest } from 'passport-jwt';
+import { jwtChecks } from './jwt-checks.js';
 
 /** The issuer's signing keys by `kid`, read once at start-up. */
 export const JWKS_KEYS = Symbol('JWKS_KEYS');
@@ -34,17 +35,13 @@ function kidOf(raw: string): string | undefined {
 @Injectable()
 export class KeyObjectJwtStrategy extends PassportStrategy(Strategy) {
   constructor(@Inject(JWKS_KEYS) keys: Map<string, KeyObject>) {
-    const latchkey = (process.env.LATCHKEY_URL ?? '').replace(/\/+$/, '');
     super(<StrategyOptionsWithoutRequest>(<unknown>{
       secretOrKeyProvider: (_req: unknown, raw: string, done: (err: unknown, key?: KeyObject) => void) => {
         const key = keys.get(kidOf(raw) ?? '');
         if (key) done(null, key);
         else done(new Error('unknown signing key'));
       },
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      issuer: process.env.LATCHKEY_ISSUER ?? latchkey,
-      audience: process.env.LATCHKEY_AUDIENCE ?? latchkey,
-      algorithms: ['ES256'],
+      ...jwtChecks,
     }));
   }
 

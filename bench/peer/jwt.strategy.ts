@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { passportJwtSecret } from 'jwks-rsa';
-import { ExtractJwt, Strategy } from 'passport-jwt';
-
-const latchkey = (process.env.LATCHKEY_URL ?? '').replace(/\/+$/, '');
-if (!latchkey) throw new Error('LATCHKEY_URL is required (Latchkey\'s base URL)');
+import { Strategy } from 'passport-jwt';
+import { jwtChecks, latchkey } from './jwt-checks.js';
 
 /**
  * The tutorial JWT strategy: the key comes from the issuer's JWKS by `kid` (jwks-rsa fetches it on
@@ -21,10 +19,7 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
         jwksRequestsPerMinute: 5,
         jwksUri: `${latchkey}/.well-known/jwks.json`,
       }),
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      issuer: process.env.LATCHKEY_ISSUER ?? latchkey,
-      audience: process.env.LATCHKEY_AUDIENCE ?? latchkey,
-      algorithms: ['ES256'],
+      ...jwtChecks,
     });
   }
 

@@ -1,10 +1,11 @@
 import { HttpProbe, jwtPayload } from '../lib/http.js';
-import { median } from '../lib/load.js';
-import { cpuMeter } from '../lib/machine.js';
-import { FORM, createClient } from '../lib/oauth.js';
+import { cpuMeter, cpuMicrosPerRequest } from '../lib/machine.js';
+import { clientHeaders, createClient, revokeRequest } from '../lib/oauth.js';
 import { connectRedis, denylistPattern, memoryUsage, redisMemory, scanKeys } from '../lib/redis.js';
 import { standAside } from '../lib/result.js';
-import { provisionStores, startServer } from '../lib/stack.js';
+import { provisionStores, serverInfo, startServer } from '../lib/stack.js';
+import { median, r1 } from '../lib/stats.js';
+import { sleep } from '../lib/time.js';
 import type { Row, Scenario } from '../lib/types.js';
 
 /** Access tokens revoked (each its own denylist entry). */
@@ -18,9 +19,6 @@ const SAMPLE = 2000;
 /** Past the last token's expiry before the keys are counted again. */
 const EXPIRY_MARGIN_MS = 3000;
 const PHASE_DEADLINE_MS = 300_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const r1 = (n: number) => Math.round(n * 10) / 10;
 
 /**
  * What the denylist costs in Redis and whether it cleans up after itself: N access tokens are
@@ -46,9 +44,9 @@ export const denylistMemory: Scenario = {
       const redis = await connectRedis(redisUrl);
       const http = new HttpProbe(server.url);
       try {
-        log(`server: ${server.url} (pid ${server.pid}, cores ${server.cores}), ACCESS_TOKEN_TTL=${TTL_SECONDS}`);
+        log(`server: ${serverInfo(server)}, ACCESS_TOKEN_TTL=${TTL_SECONDS}`);
         const client = createClient(server);
-        const basic = { 'content-type': FORM, authorization: client.authorization };
+        const basic = clientHeaders(client);
         const countJti = async () => (await scanKeys(redis, denylistPattern(prefix, 'j'))).length;
         const countAll = async () => (await scanKeys(redis, denylistPattern(prefix))).length;
 
@@ -77,7 +75,7 @@ export const denylistMemory: Scenario = {
               continue;
             }
             const access = (JSON.parse(t.body) as { access_token: string }).access_token;
-            const r = await http.send({ method: 'POST', path: '/oauth/revoke', headers: basic, body: `token=${access}&token_type_hint=access_token` });
+            const r = await http.send(revokeRequest(client, access, 'access_token'));
             if (r.status !== 200) {
               failures.push(`POST /oauth/revoke answered ${r.status}: ${r.body.slice(0, 200)}`);
               continue;
@@ -90,7 +88,7 @@ export const denylistMemory: Scenario = {
         await Promise.all(Array.from({ length: PARALLEL }, worker));
         const phaseSeconds = (performance.now() - t0) / 1000;
         const cpu = meter.stop();
-        const cpuPerPair = cpu.serverCores !== null && exps.length ? Math.round((cpu.serverCores * phaseSeconds * 1e6) / exps.length) : null;
+        const cpuPerPair = cpuMicrosPerRequest(cpu, phaseSeconds, exps.length);
 
         // At the peak: what Redis holds now.
         const atPeak = Date.now();

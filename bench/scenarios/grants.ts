@@ -1,6 +1,7 @@
 import { type LoadFigures, contention, measure, problems } from '../lib/load.js';
-import { FORM, createClient, createUser, login, tokenRequest } from '../lib/oauth.js';
-import { provisionStores, startServer } from '../lib/stack.js';
+import { clientHeaders, createClient, createUser, login, tokenRequest } from '../lib/oauth.js';
+import { provisionStores, serverInfo, startServer } from '../lib/stack.js';
+import { r1, round } from '../lib/stats.js';
 import type { Row, Scenario } from '../lib/types.js';
 
 const hasAccessToken = (body: string) => body.includes('"access_token":"');
@@ -40,10 +41,10 @@ export const grants: Scenario = {
       log(`stores: ${stores.description}`);
       const server = await startServer({ stores });
       try {
-        log(`server: ${server.url} (pid ${server.pid}, cores ${server.cores})`);
+        log(`server: ${serverInfo(server)}`);
         const client = createClient(server);
         const user = createUser(server);
-        const headers = { 'content-type': FORM, authorization: client.authorization };
+        const headers = clientHeaders(client);
         await tokenRequest(server, client, { grant_type: 'client_credentials' }); // sanity check
 
         log(`client_credentials: ${warmup}s warm-up + ${duration}s, ${connections} connections`);
@@ -105,7 +106,7 @@ export const grants: Scenario = {
           figures: {
             client_credentials: cc,
             refresh_token: { ...refresh, rotated, poolLeft: pool.length },
-            passwordLoginsForSetup: { logins: logins.length, seconds: Math.round(loginSeconds * 100) / 100, perSecond: Math.round((logins.length / loginSeconds) * 10) / 10, parallel: 4 },
+            passwordLoginsForSetup: { logins: logins.length, seconds: round(loginSeconds, 2), perSecond: r1(logins.length / loginSeconds), parallel: 4 },
           },
           table: [row('client_credentials', cc, server.cores), row('refresh_token', refresh, server.cores)],
           failures,

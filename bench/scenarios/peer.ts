@@ -1,11 +1,12 @@
-import type autocannon from 'autocannon';
-import { HttpProbe } from '../lib/http.js';
-import { type LoadFigures, contention, measure, measuredWindows, median, problems } from '../lib/load.js';
-import { processCpuSeconds } from '../lib/machine.js';
-import { FORM, type TokenResponse, createClient, createUser, login } from '../lib/oauth.js';
+import { withProbe } from '../lib/http.js';
+import { type LoadFigures, contention, measure, measuredWindows, problems } from '../lib/load.js';
+import { coresMeter } from '../lib/machine.js';
+import { type TokenResponse, bearers, createClient, createUsers, hasSubject, loginEach, revokedAccessToken, roundRobinBearer } from '../lib/oauth.js';
 import { startPeer } from '../lib/peer.js';
 import { type Window, printProfiles } from '../lib/profile.js';
-import { type Server, provisionStores, startServer } from '../lib/stack.js';
+import { turns } from '../lib/result.js';
+import { type Server, provisionStores, serverInfo, startServer } from '../lib/stack.js';
+import { median, medianOf, r1, r3 } from '../lib/stats.js';
 import type { Row, Scenario } from '../lib/types.js';
 
 /** Rounds of each side, run A B A B …: odd, for a true median; 5 because a shared 2-core machine varies. */
@@ -14,9 +15,6 @@ const ROUNDS = 5;
 const USERS = 8;
 /** The "Hot path" goal: Latchkey's protected, revocation-checked route at ≥ 2.0x the peer's req/s, p99 no higher. */
 const GOAL_RATIO = 2.0;
-
-const r1 = (n: number) => Math.round(n * 10) / 10;
-const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /** A: Latchkey; B: the typical peer (the goal's yardstick); C: the same peer with its keys as KeyObjects. */
 type Side = 'latchkey' | 'peer' | 'peer-keyobject';
@@ -37,21 +35,9 @@ interface Run {
 
 /** Cores some processes used together over an async step (null without /proc). */
 async function cpuOf<T>(pids: number[], step: () => Promise<T>): Promise<{ value: T; cores: number | null }> {
-  const sum = () => {
-    let total = 0;
-    for (const pid of pids) {
-      const c = processCpuSeconds(pid);
-      if (c === undefined) return undefined;
-      total += c;
-    }
-    return total;
-  };
-  const c0 = sum();
-  const t0 = performance.now();
+  const meter = coresMeter(pids);
   const value = await step();
-  const c1 = sum();
-  const s = (performance.now() - t0) / 1000;
-  return { value, cores: c0 !== undefined && c1 !== undefined ? Math.round(((c1 - c0) / s) * 100) / 100 : null };
+  return { value, cores: meter.stop() };
 }
 
 /**
@@ -77,25 +63,21 @@ export const peer: Scenario = {
       if (!stores.redis) log('REDIS_URL is unset: Latchkey checks revocation against its in-process store (no Redis round trip in these figures)');
       // An hour's tokens, so that they outlive every round whatever --duration says.
       const latchkey = await startServer({ stores, env: { ACCESS_TOKEN_TTL: '3600' } });
-      log(`latchkey: ${latchkey.url} (pid ${latchkey.pid}, cores ${latchkey.cores})`);
+      log(`latchkey: ${serverInfo(latchkey)}`);
 
       const client = createClient(latchkey);
-      const users = Array.from({ length: USERS }, () => createUser(latchkey));
+      const users = createUsers(latchkey, USERS);
       log(`logging in ${USERS} users through the password grant`);
-      const tokens: TokenResponse[] = (await Promise.all(users.map((u) => login(latchkey, client, u, { count: 1, parallel: 1, timeoutMs: 60_000 })))).flat();
-      const auths = tokens.map((t) => `Bearer ${t.access_token}`);
+      const tokens: TokenResponse[] = await loginEach(latchkey, client, users);
+      const auths = bearers(tokens);
       // A spare token, revoked at once: Latchkey must refuse it (the check is on); the peers take it.
-      const [spare] = await login(latchkey, client, users[0], { count: 1, parallel: 1 });
-      const revoke = await withProbe(latchkey.url, (p) =>
-        p.send({ method: 'POST', path: '/oauth/revoke', headers: { 'content-type': FORM, authorization: client.authorization }, body: `token=${spare.access_token}&token_type_hint=access_token` }),
-      );
-      if (revoke.status !== 200) throw new Error(`POST /oauth/revoke answered ${revoke.status}: ${revoke.body.slice(0, 200)}`);
+      const spare = await revokedAccessToken(latchkey, client, users[0]);
 
       const peers = {
         peer: await startPeer({ latchkeyUrl: latchkey.url, placement, keys: 'jwks-rsa' }),
         'peer-keyobject': await startPeer({ latchkeyUrl: latchkey.url, placement, keys: 'keyobject' }),
       };
-      for (const [name, p] of Object.entries(peers)) log(`${name}: ${p.url} (pid ${p.pid}, cores ${p.cores}), keys from ${latchkey.url}/.well-known/jwks.json`);
+      for (const [name, p] of Object.entries(peers)) log(`${name}: ${serverInfo(p)}, keys from ${latchkey.url}/.well-known/jwks.json`);
       const servers: Record<Side, Server> = { latchkey, ...peers };
       const pathOf = (s: Side) => (s === 'latchkey' ? '/userinfo' : '/me');
 
@@ -107,7 +89,7 @@ export const peer: Scenario = {
           if (ok.status !== 200) throw new Error(`${s} GET ${pathOf(s)} answered ${ok.status}: ${ok.body.slice(0, 300)}\n${servers[s].output().slice(-2000)}`);
           checks[`${s}.validToken`] = ok.status;
           checks[`${s}.responseBytes`] = Buffer.byteLength(ok.body);
-          checks[`${s}.revokedToken`] = (await probe.send({ path: pathOf(s), headers: { authorization: `Bearer ${spare.access_token}` } })).status;
+          checks[`${s}.revokedToken`] = (await probe.send({ path: pathOf(s), headers: { authorization: `Bearer ${spare}` } })).status;
           checks[`${s}.noToken`] = (await probe.send({ path: pathOf(s) })).status;
         });
       }
@@ -122,16 +104,11 @@ export const peer: Scenario = {
       for (let round = 1; round <= ROUNDS; round++) {
         for (const s of SIDES) {
           const server = servers[s];
-          let i = 0;
-          const request: autocannon.Request = {
-            method: 'GET',
-            path: pathOf(s),
-            setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: auths[i++ % auths.length] } }),
-          };
+          const request = roundRobinBearer(pathOf(s), auths);
           log(`round ${round} ${LABEL[s]}: ${warmup}s warm-up + ${duration}s, ${connections} connections`);
           const others = SIDES.filter((x) => x !== s).map((x) => servers[x].pid);
           const { value: figures, cores } = await cpuOf(others, () =>
-            measure({ server, title: `${s} round ${round}`, connections, duration, warmup, request, verifyBody: (body) => body.includes('"sub":"') }),
+            measure({ server, title: `${s} round ${round}`, connections, duration, warmup, request, verifyBody: hasSubject }),
           );
           // With --profile the runner prints Latchkey's profile by the measured windows: the peers'
           // runs are kept apart (an idle Latchkey then) and their own profiles printed by them below.
@@ -149,19 +126,15 @@ export const peer: Scenario = {
       }
 
       const of = (s: Side) => runs.filter((r) => r.side === s);
-      const medOf = (values: (number | null)[]) => {
-        const v = values.filter((x): x is number => x !== null);
-        return v.length ? median(v) : null;
-      };
       const summary = (s: Side) => ({
-        requestsPerSecond: r1(medOf(of(s).map((r) => r.figures.requestsPerSecond))!),
-        p50Ms: r3(medOf(of(s).map((r) => r.figures.latencyMs.p50))!),
-        p99Ms: r3(medOf(of(s).map((r) => r.figures.latencyMs.p99))!),
-        serverCores: medOf(of(s).map((r) => r.figures.cpu.serverCores)),
-        serverCpuMicrosPerRequest: medOf(of(s).map((r) => r.figures.serverCpuMicrosPerRequest)),
-        storeCores: medOf(of(s).map((r) => r.figures.cpu.storeCores)),
-        foreignCores: medOf(of(s).map((r) => r.figures.cpu.foreignCores)),
-        idleOtherCores: medOf(of(s).map((r) => r.idleOtherCores)),
+        requestsPerSecond: r1(medianOf(of(s).map((r) => r.figures.requestsPerSecond))!),
+        p50Ms: r3(medianOf(of(s).map((r) => r.figures.latencyMs.p50))!),
+        p99Ms: r3(medianOf(of(s).map((r) => r.figures.latencyMs.p99))!),
+        serverCores: medianOf(of(s).map((r) => r.figures.cpu.serverCores)),
+        serverCpuMicrosPerRequest: medianOf(of(s).map((r) => r.figures.serverCpuMicrosPerRequest)),
+        storeCores: medianOf(of(s).map((r) => r.figures.cpu.storeCores)),
+        foreignCores: medianOf(of(s).map((r) => r.figures.cpu.foreignCores)),
+        idleOtherCores: medianOf(of(s).map((r) => r.idleOtherCores)),
       });
       const med = Object.fromEntries(SIDES.map((s) => [s, summary(s)])) as Record<Side, ReturnType<typeof summary>>;
       const A = med.latchkey;
@@ -230,7 +203,7 @@ export const peer: Scenario = {
           connections,
           pipelining: 1,
           rounds: ROUNDS,
-          order: Array.from({ length: ROUNDS }, () => 'A B C').join(' '),
+          order: turns(['A', 'B', 'C'], ROUNDS),
           users: USERS,
           accessTokenTtl: 3600,
           stores: stores.description,
@@ -264,13 +237,3 @@ export const peer: Scenario = {
     }
   },
 };
-
-/** One keep-alive probe to a server for a few sequential calls. */
-async function withProbe<T>(url: string, use: (probe: HttpProbe) => Promise<T>): Promise<T> {
-  const probe = new HttpProbe(url);
-  try {
-    return await use(probe);
-  } finally {
-    probe.close();
-  }
-}

@@ -1,9 +1,10 @@
 import { HttpProbe, type TimedResponse, jwtPayload } from '../lib/http.js';
-import { summarize } from '../lib/load.js';
-import { cpuMeter, placementOnCore, processCpuSeconds } from '../lib/machine.js';
-import { type BenchClient, type BenchUser, FORM, type TokenResponse, createClient, createUser, login } from '../lib/oauth.js';
+import { coresMeter, cpuMeter, placementOnCore } from '../lib/machine.js';
+import { type BenchClient, type BenchUser, type TokenResponse, clientHeaders, createClient, createUser, createUsers, login, revokeRequest } from '../lib/oauth.js';
 import { logProblems, standAside } from '../lib/result.js';
-import { type Server, provisionStores, startServer } from '../lib/stack.js';
+import { type Server, provisionStores, serverInfo, startServer } from '../lib/stack.js';
+import { r1, r3, round, summarize } from '../lib/stats.js';
+import { sleep } from '../lib/time.js';
 import type { Row, Scenario } from '../lib/types.js';
 
 /** Revocations checked: the brief asks for at least 1,000. */
@@ -14,7 +15,6 @@ const USERS = 8;
 const LOOP_DEADLINE_MS = 600_000;
 const MAX_REVOKE_RETRIES = 3;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ok2xx = (r: TimedResponse) => r.status >= 200 && r.status <= 299;
 const retryable = (r: TimedResponse) => r.status === 503;
 /** The `code` of an RFC 9457 problem body, if it is one. */
@@ -93,13 +93,13 @@ export const propagation: Scenario = {
       // has one request in flight at a time here); unpinned otherwise.
       const bPlacement = placementOnCore(placement, 1);
       const b = await startServer({ stores, placement: bPlacement, env: { ISSUER: a.url } });
-      log(`A: ${a.url} (pid ${a.pid}, cores ${a.cores}); B: ${b.url} (pid ${b.pid}, cores ${b.cores}), issuer ${a.url} for both`);
+      log(`A: ${serverInfo(a)}; B: ${serverInfo(b)}, issuer ${a.url} for both`);
       const onA = new HttpProbe(a.url);
       const onB = new HttpProbe(b.url);
       try {
         const client = createClient(a);
         const admin = createUser(a, 'an admin passphrase for the bench', ['admin']);
-        const users = Array.from({ length: USERS }, () => createUser(a));
+        const users = createUsers(a, USERS);
         const [adminLogin] = await login(a, client, admin, { count: 1, parallel: 1 });
         const adminAuth = `Bearer ${adminLogin.access_token}`;
 
@@ -118,10 +118,10 @@ export const propagation: Scenario = {
         let precheck503 = 0;
         const revokeErrors: { round: number; kind: Kind; attempts: { status: number; ms: number; body: string }[]; serverALog: string[] }[] = [];
         const deadline = Date.now() + LOOP_DEADLINE_MS;
-        const basic = { 'content-type': FORM, authorization: client.authorization };
+        const basic = clientHeaders(client);
         const loopStart = performance.now();
         const meter = cpuMeter(a.pid);
-        const bCpu0 = processCpuSeconds(b.pid);
+        const bMeter = coresMeter([b.pid]);
 
         log(`${ROUNDS} rounds: token accepted on B → revoked on A → B probed at once`);
         for (let i = 0; i < ROUNDS; i++) {
@@ -165,9 +165,9 @@ export const propagation: Scenario = {
           const revokeOnce = (): Promise<TimedResponse> => {
             switch (kind) {
               case 'oauth-revoke access_token':
-                return onA.send({ method: 'POST', path: '/oauth/revoke', headers: basic, body: `token=${token.access}&token_type_hint=access_token` });
+                return onA.send(revokeRequest(client, token.access, 'access_token'));
               case 'oauth-revoke refresh_token':
-                return onA.send({ method: 'POST', path: '/oauth/revoke', headers: basic, body: `token=${token.refresh}&token_type_hint=refresh_token` });
+                return onA.send(revokeRequest(client, token.refresh, 'refresh_token'));
               case 'auth/logout':
                 return onA.send({ method: 'POST', path: '/auth/logout', headers: bearer });
               case 'admin session revoke':
@@ -193,7 +193,7 @@ export const propagation: Scenario = {
           }
           if (failed.length) {
             s.revokeRetried++;
-            revokeErrors.push({ round: i, kind, attempts: [...failed, revoke].map((r) => ({ status: r.status, ms: Math.round(r.ms * 1000) / 1000, body: r.body.slice(0, 300) })), serverALog: logProblems(a.output()) });
+            revokeErrors.push({ round: i, kind, attempts: [...failed, revoke].map((r) => ({ status: r.status, ms: r3(r.ms), body: r.body.slice(0, 300) })), serverALog: logProblems(a.output()) });
           }
           // The moment the revoke call has returned: one probe on B, then one on A.
           const probe = await onB.send({ path: '/userinfo', headers: bearer });
@@ -233,10 +233,9 @@ export const propagation: Scenario = {
         }
         const loopSeconds = (performance.now() - loopStart) / 1000;
         const cpuA = meter.stop();
-        const bCpu1 = processCpuSeconds(b.pid);
-        const bCores = bCpu0 !== undefined && bCpu1 !== undefined ? Math.round(((bCpu1 - bCpu0) / loopSeconds) * 100) / 100 : null;
+        const bCores = bMeter.stop();
         // cpuMeter counts B as foreign: take it out.
-        const foreignCores = cpuA.foreignCores !== null && bCores !== null ? Math.round(Math.max(0, cpuA.foreignCores - bCores) * 100) / 100 : cpuA.foreignCores;
+        const foreignCores = cpuA.foreignCores !== null && bCores !== null ? round(Math.max(0, cpuA.foreignCores - bCores)) : cpuA.foreignCores;
         const cpu = { serverACores: cpuA.serverCores, serverBCores: bCores, loadCores: cpuA.loadCores, storeCores: cpuA.storeCores, foreignCores, perCore: cpuA.perCore };
 
         const all = KINDS.map((k) => stats[k]);
@@ -295,9 +294,9 @@ export const propagation: Scenario = {
             acceptedAfterRevoke: { onB: total.acceptedOnB, onA: total.acceptedOnA, refreshTokensOnB: total.refreshAccepted },
             total,
             byKind: Object.fromEntries(KINDS.map((k) => [k, { ...stats[k], revokeMs: summarize(stats[k].revokeMs), probeMs: summarize(stats[k].probeMs) }])),
-            loopSeconds: Math.round(loopSeconds * 10) / 10,
+            loopSeconds: r1(loopSeconds),
             cpuDuringLoop: cpu,
-            passwordLoginsForSetup: { logins: sessionRounds, seconds: Math.round(loginSeconds * 10) / 10 },
+            passwordLoginsForSetup: { logins: sessionRounds, seconds: r1(loginSeconds) },
             broken: broken.slice(0, 100),
             revokeErrors: revokeErrors.slice(0, 50),
             precheck503OnB: precheck503,

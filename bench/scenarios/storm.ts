@@ -1,11 +1,10 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HASHING_THREAD_NICE } from '../../src/infra/crypto/hashing-pool.js';
-import autocannon from 'autocannon';
-import { HttpProbe, type TimedRequest } from '../lib/http.js';
-import { type LoadFigures, type LatencyMs, contention, measure, measuredWindows, median, problems, summarize } from '../lib/load.js';
-import { cpuMeter } from '../lib/machine.js';
-import { FORM, createClient, createUser, login, tokenRequest } from '../lib/oauth.js';
-import { type Server, provisionStores, startServer } from '../lib/stack.js';
+import { type GeneratorCheck, type PacedFigures, contention, measure, measurePaced, measuredWindows, pacedRateOf, problems, startAutocannon } from '../lib/load.js';
+import { bearerAt, bearers, clientHeaders, createClient, createUser, createUsers, hasSubject, loginEach, passwordGrant, roundRobinBearer, tokenRequest } from '../lib/oauth.js';
+import { turns } from '../lib/result.js';
+import { type Server, provisionStores, serverInfo, startServer } from '../lib/stack.js';
+import { type LatencyMs, medianOf, r1, r3, summarize } from '../lib/stats.js';
+import { sleep } from '../lib/time.js';
 import type { Row, Scenario } from '../lib/types.js';
 
 /** Rounds of (calm, storm): odd, for a true median. */
@@ -25,10 +24,6 @@ const STEADY_SOCKETS = 64;
 /** Requests of the steady load outstanding at most (sent or waiting for a connection); past it they are dropped (counted). */
 const STEADY_MAX_OUTSTANDING = 4096;
 
-const r1 = (n: number) => Math.round(n * 10) / 10;
-const r3 = (n: number) => Math.round(n * 1000) / 1000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 interface LoginFigures {
   /** 200 answers received inside the measured window. */
   ok: number;
@@ -47,128 +42,26 @@ interface Phase {
   logins?: LoginFigures;
 }
 
-interface SteadyFigures extends LoadFigures {
-  /** Requests never sent: STEADY_MAX_OUTSTANDING were already outstanding. */
-  dropped: number;
-  /** The load generator's own event-loop delay over the run, ms: its timing is only as good as this. */
-  generatorLoopDelayMs: { p99: number; max: number };
-  /** Sends more than 2 ms behind their schedule (the generator's own lateness). */
-  lateSends: number;
-}
-
 /**
- * An open-loop steady load: request i is due at t0 + i/rate whatever the answers take. Up to
- * STEADY_SOCKETS keep-alive connections; a request due while all are busy waits in the client's
- * queue, and its latency counts that wait (from the moment it was due to be sent, give or take the
- * generator's own lateness), so a server that falls behind shows it in the percentiles instead of
- * in fewer requests sent (lib/load.ts's measurePaced drops requests past 64 in flight, which leaves
- * the slowest moments out of its p99).
+ * The steady load's figures: `dropped` counts the requests never sent (STEADY_MAX_OUTSTANDING
+ * were already outstanding), and the generator reports its own timing.
  */
-async function steadyLoad(o: { server: Server; title: string; rate: number; duration: number; request: (i: number) => TimedRequest; verifyBody: (body: string) => boolean }): Promise<SteadyFigures> {
-  const probe = new HttpProbe(o.server.url); // keep-alive, up to STEADY_SOCKETS (64) connections
-  const latencies: number[] = [];
-  const statusCodes: Record<string, number> = {};
-  let non2xx = 0;
-  let errors = 0;
-  let mismatches = 0;
-  let dropped = 0;
-  let lateSends = 0;
-  let outstanding = 0;
-  const pending: Promise<void>[] = [];
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  const meter = cpuMeter(o.server.pid);
-  const startUs = Number(process.hrtime.bigint() / 1000n);
-  const t0 = performance.now();
-  const total = Math.round(o.rate * o.duration);
-  let sent = 0;
-  try {
-    while (sent < total) {
-      const wait = t0 + (sent * 1000) / o.rate - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const now = performance.now();
-      while (sent < total && t0 + (sent * 1000) / o.rate <= now) {
-        if (now - (t0 + (sent * 1000) / o.rate) > 2) lateSends++;
-        if (outstanding >= STEADY_MAX_OUTSTANDING) {
-          dropped++;
-          sent++;
-          continue;
-        }
-        outstanding++;
-        pending.push(
-          probe
-            .send(o.request(sent++))
-            .then((r) => {
-              latencies.push(r.ms);
-              statusCodes[r.status] = (statusCodes[r.status] ?? 0) + 1;
-              if (r.status < 200 || r.status > 299) non2xx++;
-              else if (!o.verifyBody(r.body)) mismatches++;
-            })
-            .catch(() => void errors++)
-            .finally(() => void outstanding--),
-        );
-      }
-    }
-    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 30_000))]);
-  } finally {
-    probe.close();
-    loop.disable();
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  measuredWindows.push({ title: o.title, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
-  const cpu = meter.stop();
-  const requests = latencies.length;
-  const unanswered = total - dropped - requests - errors; // still pending after the 30 s grace
-  return {
-    requests,
-    seconds: r3(seconds),
-    requestsPerSecond: r1(requests / seconds),
-    latencyMs: summarize(latencies),
-    non2xx,
-    statusCodes,
-    errors: errors + Math.max(0, unanswered),
-    timeouts: 0,
-    mismatches,
-    cpu,
-    dropped,
-    lateSends,
-    generatorLoopDelayMs: { p99: r3(loop.percentile(99) / 1e6), max: r3(loop.max / 1e6) },
-    serverCpuMicrosPerRequest: cpu.serverCores !== null && requests ? Math.round((cpu.serverCores * seconds * 1e6) / requests) : null,
-  };
-}
+type SteadyFigures = PacedFigures & GeneratorCheck;
 
 /**
  * A login storm: `connections` keep-alive connections sending password grants back to back (each
  * a real argon2id verify, a new session and a refresh token), until stopped. Every answer is timed.
  */
-function startStorm(server: Server, authorization: string, body: string, connections: number, maxSeconds: number) {
+function startStorm(server: Server, headers: Record<string, string>, body: string, connections: number, maxSeconds: number) {
   const answers: { at: number; status: number; ms: number }[] = [];
   let errors = 0;
-  let guard: NodeJS.Timeout | undefined;
-  let instance!: autocannon.Instance;
-  const done = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon(
-      {
-        url: `${server.url}/oauth/token`,
-        title: 'login storm',
-        connections,
-        pipelining: 1,
-        duration: maxSeconds,
-        timeout: 30,
-        requests: [{ method: 'POST', path: '/oauth/token', headers: { 'content-type': FORM, authorization }, body }],
-      },
-      (err, result) => {
-        clearTimeout(guard);
-        if (err) reject(err);
-        else resolve(result);
-      },
-    );
-    instance.on('response', (_client, status, _bytes, ms) => {
+  const { instance, done } = startAutocannon(
+    { server, title: 'login storm', connections, duration: maxSeconds, timeout: 30, request: { method: 'POST', path: '/oauth/token', headers, body } },
+    (status, ms) => {
       if (answers.length < 1_000_000) answers.push({ at: performance.now(), status, ms });
-    });
-    instance.on('reqError', () => void errors++);
-    guard = setTimeout(() => instance.stop(), (maxSeconds + 30) * 1000);
-  });
+    },
+  );
+  instance.on('reqError', () => void errors++);
   return {
     /** The answers received between two instants (performance.now()). */
     window(from: number, to: number): LoginFigures {
@@ -209,19 +102,16 @@ export const storm: Scenario = {
       log(`stores: ${stores.description}`);
       const server = await startServer({ stores, env: { ACCESS_TOKEN_TTL: '3600' } });
       try {
-        log(`server: ${server.url} (pid ${server.pid}, cores ${server.cores})`);
+        log(`server: ${serverInfo(server)}`);
         const client = createClient(server);
-        const users = Array.from({ length: USERS }, () => createUser(server));
-        const tokens = (await Promise.all(users.map((u) => login(server, client, u, { count: 1, parallel: 1, timeoutMs: 60_000 })))).flat();
-        const auths = tokens.map((t) => `Bearer ${t.access_token}`);
+        const auths = bearers(await loginEach(server, client, createUsers(server, USERS)));
         // The storm's own client and user, so its sessions touch nobody the steady load uses.
         const stormClient = createClient(server, 'storm');
         const stormUser = createUser(server);
-        await tokenRequest(server, stormClient, { grant_type: 'password', username: stormUser.email, password: stormUser.password, scope: 'read' });
-        const stormBody = new URLSearchParams({ grant_type: 'password', username: stormUser.email, password: stormUser.password, scope: 'read' }).toString();
-        const verifyBody = (body: string) => body.includes('"sub":"');
+        await tokenRequest(server, stormClient, passwordGrant(stormUser));
+        const stormBody = new URLSearchParams(passwordGrant(stormUser)).toString();
+        const verifyBody = hasSubject;
 
-        let k = 0;
         log(`capacity: ${warmup}s warm-up + ${PROBE_SECONDS}s saturated, ${connections} connections`);
         const capacity = await measure({
           server,
@@ -229,13 +119,15 @@ export const storm: Scenario = {
           connections,
           duration: PROBE_SECONDS,
           warmup,
-          request: { method: 'GET', path: '/userinfo', setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: auths[k++ % auths.length] } }) },
+          request: roundRobinBearer('/userinfo', auths),
           verifyBody,
         });
         const failures = problems('capacity', capacity);
-        const rate = Math.max(50, Math.round((capacity.requestsPerSecond * RATE_SHARE) / 10) * 10);
+        const rate = pacedRateOf(capacity.requestsPerSecond, RATE_SHARE);
+        // Open loop over STEADY_SOCKETS connections: a request due while all are busy waits (up to
+        // STEADY_MAX_OUTSTANDING outstanding), and its latency counts the wait.
         const steady = (title: string, seconds: number) =>
-          steadyLoad({ server, title, rate, duration: seconds, request: (i) => ({ path: '/userinfo', headers: { authorization: auths[i % auths.length] } }), verifyBody });
+          measurePaced({ server, title, rate, duration: seconds, request: bearerAt('/userinfo', auths), verifyBody, maxOutstanding: STEADY_MAX_OUTSTANDING, graceSeconds: 30, selfCheck: true });
 
         const phases: Phase[] = [];
         for (let round = 1; round <= ROUNDS; round++) {
@@ -249,7 +141,7 @@ export const storm: Scenario = {
           phases.push({ round, phase: 'calm', steady: calm });
 
           log(`round ${round} storm: the same, while ${STORM_CONNECTIONS} connections send password grants`);
-          const hammer = startStorm(server, stormClient.authorization, stormBody, STORM_CONNECTIONS, warmup + duration + 60);
+          const hammer = startStorm(server, clientHeaders(stormClient), stormBody, STORM_CONNECTIONS, warmup + duration + 60);
           try {
             // The storm's own warm-up: hashing saturated and the steady load running before measuring.
             await steady(`storm round ${round} (warm-up)`, Math.max(2, warmup));
@@ -269,10 +161,7 @@ export const storm: Scenario = {
         }
 
         const of = (p: Phase['phase']) => phases.filter((x) => x.phase === p);
-        const med = (p: Phase['phase'], pick: (x: Phase) => number | null | undefined) => {
-          const v = of(p).map(pick).filter((x): x is number => typeof x === 'number');
-          return v.length ? median(v) : null;
-        };
+        const med = (p: Phase['phase'], pick: (x: Phase) => number | null | undefined) => medianOf(of(p).map(pick));
         const summary = (p: Phase['phase']) => ({
           requestsPerSecond: r1(med(p, (x) => x.steady.requestsPerSecond)!),
           p50Ms: r3(med(p, (x) => x.steady.latencyMs.p50)!),
@@ -351,7 +240,7 @@ export const storm: Scenario = {
             warmup,
             connections,
             rounds: ROUNDS,
-            order: Array.from({ length: ROUNDS }, () => 'calm storm').join(' '),
+            order: turns(['calm', 'storm'], ROUNDS),
             steadyRate: rate,
             rateShare: RATE_SHARE,
             capacityProbeSeconds: PROBE_SECONDS,

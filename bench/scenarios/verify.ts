@@ -1,10 +1,10 @@
-import type autocannon from 'autocannon';
-import { HttpProbe } from '../lib/http.js';
-import { type LoadFigures, contention, measure, measurePaced, median, problems } from '../lib/load.js';
-import { FORM, type TokenResponse, createClient, createUser, login } from '../lib/oauth.js';
+import { withProbe } from '../lib/http.js';
+import { type LoadFigures, contention, measure, measurePaced, pacedRateOf, problems } from '../lib/load.js';
+import { type TokenResponse, bearerAt, bearers, createClient, createUsers, hasSubject, loginEach, revokedAccessToken, roundRobinBearer } from '../lib/oauth.js';
 import { waitForQuiet } from '../lib/machine.js';
-import { logProblems } from '../lib/result.js';
+import { logProblems, turns } from '../lib/result.js';
 import { type Server, provisionStores, startServer } from '../lib/stack.js';
+import { medianOf, r1, r3 } from '../lib/stats.js';
 import type { Row, Scenario } from '../lib/types.js';
 
 /** Rounds of each variant, run A B A B …: an odd count has a true median; 5 because rounds on a shared 2-core machine vary. */
@@ -26,9 +26,6 @@ const MIN_CLEAN = 3;
 type Variant = 'A' | 'B';
 const LABEL: Record<Variant, string> = { A: 'check on (as shipped)', B: 'check off (bench-only)' };
 const SKIP_WARNING = 'BENCH_SKIP_REVOCATION_CHECK is on';
-
-const r1 = (n: number) => Math.round(n * 10) / 10;
-const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
 interface RoundResult {
   round: number;
@@ -86,10 +83,7 @@ const asRow = (f: LoadFigures, paced: LoadFigures): Figures => ({
 });
 
 function medians(rounds: RoundResult[]): Figures {
-  const med = (pick: (x: LoadFigures) => number | null, which: 'figures' | 'paced' = 'figures') => {
-    const v = rounds.map((r) => pick(r[which])).filter((x): x is number => x !== null);
-    return v.length ? median(v) : null;
-  };
+  const med = (pick: (x: LoadFigures) => number | null, which: 'figures' | 'paced' = 'figures') => medianOf(rounds.map((r) => pick(r[which])));
   return {
     rps: r1(med((x) => x.requestsPerSecond)!),
     p50: r3(med((x) => x.latencyMs.p50)!),
@@ -138,22 +132,14 @@ export const verify: Scenario = {
       let revoked: string;
       try {
         const client = createClient(setup);
-        const users = Array.from({ length: USERS }, () => createUser(setup));
+        const users = createUsers(setup, USERS);
         log(`logging in ${USERS} users`);
-        tokens = (await Promise.all(users.map((u) => login(setup, client, u, { count: 1, parallel: 1, timeoutMs: 60_000 })))).flat();
-        const [spare] = await login(setup, client, users[0], { count: 1, parallel: 1 });
-        revoked = spare.access_token;
-        const probe = new HttpProbe(setup.url);
-        try {
-          const r = await probe.send({ method: 'POST', path: '/oauth/revoke', headers: { 'content-type': FORM, authorization: client.authorization }, body: `token=${revoked}&token_type_hint=access_token` });
-          if (r.status !== 200) throw new Error(`POST /oauth/revoke answered ${r.status}: ${r.body.slice(0, 200)}`);
-        } finally {
-          probe.close();
-        }
+        tokens = await loginEach(setup, client, users);
+        revoked = await revokedAccessToken(setup, client, users[0]);
       } finally {
         await setup.stop();
       }
-      const auths = tokens.map((t) => `Bearer ${t.access_token}`);
+      const auths = bearers(tokens);
 
       const rounds: RoundResult[] = [];
       const serverLogs: { round: number; variant: Variant; lines: string[] }[] = [];
@@ -176,38 +162,29 @@ export const verify: Scenario = {
             env: { ...env, ISSUER: issuer, ...(variant === 'B' ? { BENCH_SKIP_REVOCATION_CHECK: 'true' } : {}) },
           });
           try {
-            const probe = new HttpProbe(server.url);
-            let revokedTokenStatus: number;
-            try {
+            const revokedTokenStatus = await withProbe(server.url, async (probe) => {
               const ok = await probe.send({ path: '/userinfo', headers: { authorization: auths[0] } });
               if (ok.status !== 200) throw new Error(`round ${round} ${variant}: GET /userinfo answered ${ok.status}: ${ok.body.slice(0, 200)}`);
-              revokedTokenStatus = (await probe.send({ path: '/userinfo', headers: { authorization: `Bearer ${revoked}` } })).status;
-            } finally {
-              probe.close();
-            }
+              return (await probe.send({ path: '/userinfo', headers: { authorization: `Bearer ${revoked}` } })).status;
+            });
             const expected = variant === 'A' ? 401 : 200;
             if (revokedTokenStatus !== expected) {
               failures.push(`round ${round} ${variant}: the revoked spare token got ${revokedTokenStatus}, expected ${expected}: the switch did not do what it says`);
             }
             if (variant === 'B' && !server.output().includes(SKIP_WARNING)) failures.push(`round ${round} B: the server did not log "${SKIP_WARNING}"`);
 
-            let i = 0;
-            const request: autocannon.Request = {
-              method: 'GET',
-              path: '/userinfo',
-              setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: auths[i++ % auths.length] } }),
-            };
-            const verifyBody = (body: string) => body.includes('"sub":"');
+            const request = roundRobinBearer('/userinfo', auths);
+            const verifyBody = hasSubject;
             log(`round ${round} ${variant} (${LABEL[variant]}): ${warmup}s warm-up + ${duration}s, ${connections} connections, ${auths.length} tokens round-robin`);
             const figures = await measure({ server, title: `userinfo ${variant} round ${round}`, connections, duration, warmup, request, verifyBody });
-            pacedRate ||= Math.max(50, Math.round((figures.requestsPerSecond * PACED_SHARE) / 10) * 10);
+            pacedRate ||= pacedRateOf(figures.requestsPerSecond, PACED_SHARE);
             log(`round ${round} ${variant}: paced at ${pacedRate} req/s for ${pacedDuration}s`);
             const paced = await measurePaced({
               server,
               title: `userinfo ${variant} round ${round} paced`,
               rate: pacedRate,
               duration: pacedDuration,
-              request: (k) => ({ path: '/userinfo', headers: { authorization: auths[k % auths.length] } }),
+              request: bearerAt('/userinfo', auths),
               verifyBody,
             });
             const roundProblems = [...problems(`round ${round} ${variant}`, figures), ...problems(`round ${round} ${variant} paced`, paced)];
@@ -233,7 +210,7 @@ export const verify: Scenario = {
       const basis = useClean
         ? `medians of the undisturbed rounds (other processes < ${FOREIGN_LIMIT} cores; A: ${cleanA.map((r) => r.round).join(', ')}; B: ${cleanB.map((r) => r.round).join(', ')})`
         : `!! medians of ALL rounds: fewer than ${MIN_CLEAN} rounds of a variant ran undisturbed (A: ${cleanA.length}, B: ${cleanB.length}), so these figures are noisy`;
-      const ratio = Math.round((a.rps / b.rps) * 1000) / 1000;
+      const ratio = r3(a.rps / b.rps);
       const p99Diff = r3(a.p99 - b.p99);
       const p50Diff = r3(a.p50 - b.p50);
       const pacedP99Diff = r3(a.pacedP99 - b.pacedP99);
@@ -246,7 +223,7 @@ export const verify: Scenario = {
         const [x, y] = (['A', 'B'] as Variant[]).map((v) => rounds.find((r) => r.round === k + 1 && r.variant === v)!);
         return {
           round: k + 1,
-          ratio: Math.round((x.figures.requestsPerSecond / y.figures.requestsPerSecond) * 1000) / 1000,
+          ratio: r3(x.figures.requestsPerSecond / y.figures.requestsPerSecond),
           p99DiffMs: r3(x.figures.latencyMs.p99 - y.figures.latencyMs.p99),
           pacedP99DiffMs: r3(x.paced.latencyMs.p99 - y.paced.latencyMs.p99),
         };
@@ -293,7 +270,7 @@ export const verify: Scenario = {
           warmup,
           connections,
           rounds: rounds.length / 2,
-          order: Array.from({ length: rounds.length / 2 }, () => 'A B').join(' '),
+          order: turns(['A', 'B'], rounds.length / 2),
           pacedRate,
           pacedDuration,
           users: USERS,
