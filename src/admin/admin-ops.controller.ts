@@ -10,9 +10,11 @@ import { ClientsService } from '../tokens/clients/clients.service.js';
 import { KeyService } from '../tokens/keys/key.service.js';
 import { auditQuery, withReason } from './admin.schemas.js';
 import { Staff, StaffGuard, staffContext } from './staff.guard.js';
+import { ApiSurface } from '../infra/errors/problem-details.filter.js';
 
 /** Client apps, signing keys, the panic button and the audit log. */
 @Controller('admin/api')
+@ApiSurface()
 @UseGuards(StaffGuard)
 export class AdminOpsController {
   constructor(

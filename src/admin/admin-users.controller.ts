@@ -15,11 +15,13 @@ import { userNotFound } from '../users/users.errors.js';
 import { UsersService } from '../users/users.service.js';
 import { createUser, listQuery, setRoles, withReason } from './admin.schemas.js';
 import { Staff, StaffGuard, staffContext } from './staff.guard.js';
+import { ApiSurface } from '../infra/errors/problem-details.filter.js';
 
 const done = (plan: unknown) => ({ done: true, changed: plan !== null });
 
 /** Staff find users, see their sessions, lock, unlock, sign them out everywhere, change roles. */
 @Controller('admin/api')
+@ApiSurface()
 @UseGuards(StaffGuard)
 export class AdminUsersController {
   constructor(

@@ -12,6 +12,7 @@ import { UserRepository } from '../users/user.repository.js';
 import { AuthErrors, InvalidToken } from './auth.errors.js';
 import { ChangePassword } from './change-password.usecase.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
+import { ApiSurface } from '../infra/errors/problem-details.filter.js';
 
 const passwordChange = z.object({ current_password: z.string().min(1).max(1024), new_password: z.string().min(1).max(1024) });
 
@@ -22,6 +23,7 @@ function requireUser(p: Principal): { userId: string; sid: string } {
 
 /** What a signed-in user may do for themself: read their profile and sessions, end sessions. */
 @Controller()
+@ApiSurface()
 export class MeController {
   private readonly emails = new LRUCache<string, string>({ max: 50_000 });
 

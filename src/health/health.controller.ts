@@ -2,8 +2,10 @@ import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../infra/http/credential.decorator.js';
 import { RevocationChecker } from '../revocation/revocation-checker.js';
+import { ApiSurface } from '../infra/errors/problem-details.filter.js';
 
 @Controller('health')
+@ApiSurface()
 @Public()
 export class HealthController {
   constructor(

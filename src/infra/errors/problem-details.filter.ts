@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { surfaceFilterOf } from '../http/error-surface.js';
+import { ErrorSurface, surfaceFilterOf } from '../http/error-surface.js';
 import { DomainError } from './domain-error.js';
 import { httpErrorFor } from './http.errors.js';
 
@@ -55,7 +55,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(err: unknown, host: ArgumentsHost): void {
     const surface = surfaceFilterOf(host);
-    if (surface) return surface.catch(err, host);
+    if (surface && surface !== this) return surface.catch(err, host);
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
@@ -68,3 +68,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     reply.status(problem.status).header('content-type', 'application/problem+json').header('cache-control', 'no-store').send(problem);
   }
 }
+
+const apiErrors = new ProblemDetailsFilter();
+
+/** Binds a controller to the APIs' surface: RFC 9457 problem+json (also the fallback of routes that bind none). */
+export const ApiSurface = () => ErrorSurface('api', apiErrors);
