@@ -38,7 +38,7 @@ export abstract class DenylistStore {
   abstract rebuild(entries: DenylistEntry[]): Promise<void>;
   /** False when the store lost its data (Redis flushed, restarted empty, failed over) and needs a rebuild. */
   abstract intact(): Promise<boolean>;
-  /** Called (at most once per loss) when a check finds the data gone. */
+  /** Called when a check finds the data gone (on every such check until the rebuild; DenylistSync shares one rebuild among them). */
   onLost(handler: () => void): void {
     this.lostHandler = handler;
   }

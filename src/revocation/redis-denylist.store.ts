@@ -5,14 +5,20 @@ import { DenylistStore, type DenylistEntry, type DenylistKind, type RevokedBy, t
 
 const SHORT: Record<DenylistKind, string> = { jti: 'j', sid: 's', user: 'u', client: 'c', kid: 'k', global: 'g' };
 
-/** Keeps the later of the stored and the given cutoff, and the longer expiry. */
+/**
+ * Keeps the later of the stored and the given value (a cutoff, or 1 for a revoked id), and the
+ * longer of the two expiries: an entry added again with a shorter life never ends the first sooner.
+ */
 const SET_MAX = `
 local cur = redis.call('GET', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+local want = tonumber(ARGV[2])
 if cur and tonumber(cur) >= tonumber(ARGV[1]) then
-  if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+  if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if cur and ttl > want then want = ttl end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', want)
 return 1`;
 
 /**
@@ -79,8 +85,7 @@ export class RedisDenylistStore extends DenylistStore {
     for (const e of entries) {
       const ttlMs = Math.max(1000, Math.ceil(e.ttlSeconds * 1000));
       const key = this.key(e.kind, e.subject);
-      if (e.cutoffMs === undefined) pipeline.set(key, '1', 'PX', ttlMs);
-      else pipeline.eval(SET_MAX, 1, key, String(e.cutoffMs), String(ttlMs));
+      pipeline.eval(SET_MAX, 1, key, String(e.cutoffMs ?? 1), String(ttlMs));
     }
     return pipeline;
   }

@@ -1,8 +1,8 @@
 import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { decodeJwt, SignJWT } from 'jose';
 import { MAX_TOKEN_BYTES } from '../../src/auth/jwt.strategy.js';
-import { KeyService } from '../../src/tokens/keys/key.service.js';
 import { authGet, createClient, createUser, login } from '../support/fixtures.js';
+import { accessTokenClaims, b64url, type Claims, decodeSegment, type ForgeChange, forgeToken, type Header, headerOf, serverSigningKey } from '../support/jwt.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -10,12 +10,6 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  * `invalid_token`. The forged tokens made with the server's real key differ from an accepted
  * control token in one thing each, so each refusal is for the one thing changed.
  */
-
-type Claims = Record<string, unknown>;
-type Header = Record<string, unknown>;
-
-const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-const decodeSegment = (segment: string): Record<string, any> => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
 
 async function userinfo(t: TestApp, token: string) {
   return authGet(t, '/userinfo', token);
@@ -45,41 +39,17 @@ describe('forged and bad access tokens on GET /userinfo', () => {
     clientId = client.clientId;
     realToken = (await login(t, client, user)).access_token;
     sid = decodeJwt(realToken).sid as string;
-    serverKey = t.app.get(KeyService).signingKey();
+    serverKey = serverSigningKey(t);
     const jwks: any = await (await fetch(`${t.url}/.well-known/jwks.json`)).json();
     publicJwk = jwks.keys.find((k: { kid: string }) => k.kid === serverKey.kid);
   });
   afterAll(() => t?.close());
 
   /** The claims of a valid token, as the server issues them. */
-  function validClaims(): Claims {
-    const nowMs = Date.now();
-    const iat = Math.floor(nowMs / 1000);
-    return {
-      iss: t.config.issuer,
-      sub: user.id,
-      aud: t.config.accessTokenAudience,
-      client_id: clientId,
-      sid,
-      scope: 'read write',
-      roles: [],
-      jti: randomUUID(),
-      iat,
-      exp: iat + 300,
-      iat_ms: nowMs,
-    };
-  }
+  const validClaims = (): Claims => accessTokenClaims(t, { sub: user.id, clientId, sid, scope: 'read write' });
 
   /** A token signed with the server's own active key (or `change.key`), with the given changes to header and claims. */
-  async function forge(change: { claims?: Claims; omit?: string[]; header?: Header; key?: KeyObject | Uint8Array } = {}): Promise<string> {
-    const claims: Claims = { ...validClaims(), ...change.claims };
-    for (const name of change.omit ?? []) delete claims[name];
-    const header: Header = { alg: 'ES256', typ: 'at+jwt', kid: serverKey.kid, ...change.header };
-    for (const [name, value] of Object.entries(header)) if (value === undefined) delete header[name];
-    const token = await new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(change.key ?? serverKey.privateKey);
-    expect(Object.keys(decodeSegment(token.split('.')[0])).sort()).toEqual(Object.keys(header).sort());
-    return token;
-  }
+  const forge = (change: ForgeChange = {}): Promise<string> => forgeToken(serverKey, validClaims(), change);
 
   describe('controls', () => {
     it('accepts a real token from a login', async () => {
@@ -245,7 +215,7 @@ describe('forged and bad access tokens on GET /userinfo', () => {
 
     it('refuses the header changed (typ) with the signature kept', async () => {
       const [, payload, signature] = realToken.split('.');
-      const header = b64url({ ...decodeSegment(realToken.split('.')[0]), typ: 'application/at+jwt' });
+      const header = b64url({ ...headerOf(realToken), typ: 'application/at+jwt' });
       expectInvalidToken(await userinfo(t, `${header}.${payload}.${signature}`));
     });
 

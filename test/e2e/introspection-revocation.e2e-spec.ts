@@ -1,5 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { decodeJwt, SignJWT } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import {
   type ClientAuth,
   ClientSecretBasic,
@@ -15,8 +15,8 @@ import {
   tokenRevocation,
 } from 'openid-client';
 import { DataSource } from 'typeorm';
-import { KeyService } from '../../src/tokens/keys/key.service.js';
 import { authGet, basic, createClient, createUser, login, tokenRequest, type TestClient } from '../support/fixtures.js';
+import { accessTokenClaims, type Claims, forgeToken, serverSigningKey } from '../support/jwt.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -201,25 +201,7 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
   });
 
   /** An access token signed with the server's active key; `claims` override the valid defaults. */
-  async function forge(claims: Record<string, unknown> = {}): Promise<string> {
-    const serverKey = t.app.get(KeyService).signingKey();
-    const nowMs = Date.now();
-    const iat = Math.floor(nowMs / 1000);
-    const payload = {
-      iss: t.config.issuer,
-      aud: t.config.accessTokenAudience,
-      sub: user.id,
-      client_id: web.clientId,
-      scope: 'read',
-      roles: [],
-      jti: randomUUID(),
-      iat,
-      exp: iat + 300,
-      iat_ms: nowMs,
-      ...claims,
-    };
-    return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: serverKey.kid }).sign(serverKey.privateKey);
-  }
+  const forge = (claims: Claims = {}): Promise<string> => forgeToken(serverSigningKey(t), accessTokenClaims(t, { sub: user.id, clientId: web.clientId, scope: 'read' }), { claims });
 
   describe('introspection edge cases (plain HTTP)', () => {
     it('says active for a token forged with the real key and every claim right (control for the expired case)', async () => {

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
-import { KeyService } from '../../src/tokens/keys/key.service.js';
 import { authGet, createClient, createUser, login, type TestClient } from '../support/fixtures.js';
+import { accessTokenClaims, claimsOf, forgeToken, serverSigningKey } from '../support/jwt.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /** The verified-token cache saves the signature check only: revocation and expiry still apply. */
@@ -27,20 +25,10 @@ describe('verified-token cache', () => {
 
   it('never serves a token at or past its exp', async () => {
     const user = await createUser(t.app);
-    const { sid } = JSON.parse(Buffer.from((await login(t, web, user)).access_token.split('.')[1], 'base64url').toString());
-    const { kid, privateKey } = t.app.get(KeyService).signingKey();
-    const nowMs = Date.now();
-    const iat = Math.floor(nowMs / 1000);
-    const exp = iat + 2;
-    const token = await new SignJWT({ client_id: web.clientId, sid, scope: 'read', roles: [], iat_ms: nowMs })
-      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
-      .setIssuer(t.config.issuer)
-      .setAudience(t.config.accessTokenAudience)
-      .setSubject(user.id)
-      .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .setJti(randomUUID())
-      .sign(privateKey);
+    const { sid } = claimsOf((await login(t, web, user)).access_token);
+    const claims = accessTokenClaims(t, { sub: user.id, clientId: web.clientId, sid, scope: 'read' });
+    const exp = (claims.iat as number) + 2;
+    const token = await forgeToken(serverSigningKey(t), claims, { claims: { exp } });
     expect((await authGet(t, '/userinfo', token)).status).toBe(200);
     expect((await authGet(t, '/userinfo', token)).status).toBe(200);
     await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));

@@ -36,6 +36,7 @@ export default async function globalSetup() {
     process.env.REDIS_URL
       ? '[test] Redis at REDIS_URL'
       : '[test] REDIS_URL unset: in-process revocation store. Standing aside (they need a real Redis; CI sets REDIS_URL):\n' +
-          '[test]   test/e2e/revocation-propagation.e2e-spec.ts: two instances sharing Redis, Redis losing its data, Redis unreachable or hung',
+          '[test]   test/e2e/revocation-propagation.e2e-spec.ts: two instances sharing Redis, Redis losing its data, Redis unreachable or hung\n' +
+          '[test]   test/integration/denylist-store.contract.int-spec.ts, rate-limiter.contract.int-spec.ts: the Redis adapters (the in-process adapters run)',
   );
 }

@@ -8,6 +8,14 @@ export abstract class RateLimiter {
   abstract recordFailure(key: string, windowSeconds: number): Promise<void>;
 }
 
+/** A MULTI's replies; a command that failed inside it fails the call (the throttle never reads an error as zero). */
+function resultsOf(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) throw new Error('the rate limiter transaction was not executed');
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
+  return results.map(([, value]) => value);
+}
+
 export class RedisRateLimiter extends RateLimiter {
   constructor(
     private readonly redis: Redis,
@@ -18,13 +26,14 @@ export class RedisRateLimiter extends RateLimiter {
 
   async blockedFor(key: string, limit: number): Promise<number> {
     const k = `${this.prefix}:rl:${key}`;
-    const [[, count], [, pttl]] = (await this.redis.multi().get(k).pttl(k).exec()) as [[null, string | null], [null, number]];
+    const [count, pttl] = resultsOf(await this.redis.multi().get(k).pttl(k).exec()) as [string | null, number];
     return Number(count ?? 0) >= limit ? Math.max(1, Math.ceil(pttl / 1000)) : 0;
   }
 
   async recordFailure(key: string, windowSeconds: number): Promise<void> {
     const k = `${this.prefix}:rl:${key}`;
-    await this.redis.multi().incr(k).expire(k, windowSeconds, 'NX').exec();
+    // EXPIRE ... NX (Redis 7): the window starts at the first failure and is never pushed back.
+    resultsOf(await this.redis.multi().incr(k).expire(k, windowSeconds, 'NX').exec());
   }
 }
 
