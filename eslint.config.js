@@ -14,6 +14,8 @@
 //   - a write port is a file `*.revocation-port.ts` anywhere under src/<module>/: only
 //     src/revocation/**, the owning module itself and the composition root may import it (and
 //     src/revocation/ may import every module's ports, whatever its README lists);
+//   - the denylist and the revocations table (src/revocation/**/*.store.ts, denylist-sync.service.ts,
+//     revocation.repository.ts, persistence/) are imported only inside src/revocation/;
 //   - a `*.controller.ts` may not import another controller;
 //   - persistence (`*.repository.ts`, anything under a `persistence/` folder) may not import a
 //     `*.service.ts`;
@@ -79,6 +81,14 @@ export function readMayCall(name, srcDir = src) {
 }
 
 const otherRoots = ['test', 'bench', 'scripts'].map((d) => `${root}/${d}`);
+
+/** What the revocation module keeps behind its door: only RevocationService and RevocationChecker leave it. */
+const REVOCATION_INTERNALS = [
+  `${src}/revocation/**/*.store.ts`,
+  `${src}/revocation/denylist-sync*.ts`,
+  `${src}/revocation/revocation.repository*.ts`,
+  `${src}/revocation/persistence/**`,
+];
 const zones = [];
 
 for (const target of modules) {
@@ -105,6 +115,11 @@ for (const target of modules) {
     message: `[module-boundary] ${target} may not import the composition root (src/*.ts); the root imports modules, not the other way.`,
   });
   if (target !== 'revocation') {
+    zones.push({
+      target: `${src}/${target}`,
+      from: REVOCATION_INTERNALS,
+      message: `[revocation-door] ${target} may not reach the denylist or the revocations table (DenylistStore, its adapters, DenylistSync, RevocationRepository): revoke through RevocationService, check through RevocationChecker.`,
+    });
     zones.push({
       target: `${src}/${target}`,
       from: `${src}/**/*.revocation-port.ts`,

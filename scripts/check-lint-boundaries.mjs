@@ -102,7 +102,7 @@ const moduleDirs = readdirSync(src, { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
   .sort();
-const need = ['infra', 'users', 'auth', 'tokens', 'admin', 'revocation'];
+const need = ['infra', 'users', 'auth', 'tokens', 'admin', 'revocation', 'health'];
 const missing = need.filter((m) => !moduleDirs.includes(m));
 
 const cases = []; // { name, file, expect: 'pass' | 'fail', tagText?, rule? }
@@ -152,6 +152,12 @@ try {
   pass('revocation (deeper) imports a users write port', plant(`src/revocation/sub/${tag}.port.ts`, importer(rel('src/revocation/sub/x.ts', port))));
   pass('users (the owner) imports its own write port', plant(`src/users/${tag}.port-owner.ts`, importer(rel('src/users/x.ts', port))));
   pass('the composition root imports a write port', plant(`src/${tag}.root-port.ts`, importer(rel('src/x.ts', port))));
+
+  // the revocation door: the denylist stays inside src/revocation
+  const store = plant(`src/revocation/${tag}.store.ts`, target());
+  fail('admin imports a denylist store', plant(`src/admin/${tag}.store.ts`, importer(rel('src/admin/x.ts', path.relative(root, store)))), '[revocation-door]');
+  fail('health imports a denylist store', plant(`src/health/${tag}.store.ts`, importer(rel('src/health/x.ts', path.relative(root, store)))), '[revocation-door]');
+  pass('revocation imports its own denylist store', plant(`src/revocation/${tag}.store-user.ts`, importer(rel('src/revocation/x.ts', path.relative(root, store)))));
 
   // controllers
   const ctlB = plant(`src/tokens/${tag}.b.controller.ts`, target());

@@ -10,6 +10,7 @@ import { dataSourceOptions } from './infra/database/data-source.js';
 import { type DatabaseEndpoint, openDatabase } from './infra/database/open-database.js';
 import { DomainError } from './infra/errors/domain-error.js';
 import type { User } from './users/user.js';
+import { adminPasswordError } from './users/password-policy.js';
 import { userJson } from './users/user.presenter.js';
 import { UsersModule } from './users/users.module.js';
 import { UsersService } from './users/users.service.js';
@@ -171,6 +172,9 @@ async function main(argv: string[]): Promise<number> {
   let config: AppConfig;
   try {
     config = loadConfig();
+    // The bootstrap admin's password is the users' rule; refused here as at the service's start.
+    const adminProblem = adminPasswordError(config);
+    if (adminProblem) throw adminProblem;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

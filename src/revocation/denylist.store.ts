@@ -24,7 +24,6 @@ export interface DenylistEntry {
 
 export type RevokedBy = DenylistKind;
 
-export { RevocationStateUnavailable } from './revocation.errors.js';
 
 /**
  * Port: the fast path of revocation. PostgreSQL holds every revocation in force; this store answers

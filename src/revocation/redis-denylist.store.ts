@@ -6,8 +6,8 @@ import { DenylistStore, type DenylistEntry, type DenylistKind, type RevokedBy, t
 const SHORT: Record<DenylistKind, string> = { jti: 'j', sid: 's', user: 'u', client: 'c', kid: 'k', global: 'g' };
 
 /**
- * Keeps the later of the stored and the given value (a cutoff, or 1 for a revoked id), and the
- * longer of the two expiries: an entry added again with a shorter life never ends the first sooner.
+ * For cutoffs: keeps the later of the stored and the given cutoff, and the longer of the two
+ * expiries, so an entry added again with a shorter life never ends the first one sooner.
  */
 const SET_MAX = `
 local cur = redis.call('GET', KEYS[1])
@@ -85,7 +85,9 @@ export class RedisDenylistStore extends DenylistStore {
     for (const e of entries) {
       const ttlMs = Math.max(1000, Math.ceil(e.ttlSeconds * 1000));
       const key = this.key(e.kind, e.subject);
-      pipeline.eval(SET_MAX, 1, key, String(e.cutoffMs ?? 1), String(ttlMs));
+      // A revoked id: created if absent, and its expiry only ever lengthened (PEXPIRE GT, Redis 7).
+      if (e.cutoffMs === undefined) pipeline.set(key, '1', 'PX', ttlMs, 'NX').pexpire(key, ttlMs, 'GT');
+      else pipeline.eval(SET_MAX, 1, key, String(e.cutoffMs), String(ttlMs));
     }
     return pipeline;
   }

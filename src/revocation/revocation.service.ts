@@ -4,6 +4,8 @@ import { AppConfig } from '../config/config.schema.js';
 import { Database, type Tx } from '../infra/database/database.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { ClientRevocationPort } from '../tokens/clients/client.revocation-port.js';
+import { ClientsService } from '../tokens/clients/clients.service.js';
+import { KeyService } from '../tokens/keys/key.service.js';
 import { SigningKeyRevocationPort } from '../tokens/keys/signing-key.revocation-port.js';
 import { SessionRevocationPort } from '../tokens/sessions/session.revocation-port.js';
 import { TokensErrors } from '../tokens/tokens.errors.js';
@@ -47,6 +49,8 @@ export class RevocationService {
     private readonly sessions: SessionRevocationPort,
     private readonly clients: ClientRevocationPort,
     private readonly keys: SigningKeyRevocationPort,
+    private readonly clientCache: ClientsService,
+    private readonly keyCache: KeyService,
     private readonly denylist: DenylistStore,
     private readonly sync: DenylistSync,
     private readonly config: AppConfig,
@@ -139,7 +143,7 @@ export class RevocationService {
       return {
         records: [{ kind: 'client', subject: clientId, cutoffMs, honourUntil: new Date(honourUntil.getTime() + CLIENT_CUTOFF_MARGIN_MS) }],
         audit: [{ action: 'client.revoked', targetType: 'client', targetId: clientId, data: { sessions_ended: sids.length } }],
-        afterCommit: () => this.clients.forget(clientId),
+        afterCommit: () => this.clientCache.forget(clientId),
       };
     }, ctx);
   }
@@ -152,12 +156,14 @@ export class RevocationService {
     return this.apply(async (tx, honourUntil) => {
       const outcome = await this.keys.revoke(tx, kid);
       if (!outcome.found) throw new DomainError(TokensErrors.SIGNING_KEY_NOT_FOUND, 'no such signing key');
-      if (!outcome.revoked) return null;
+      const reload = () => this.keyCache.refresh(true);
+      // Revoked before (perhaps by a call that could not finish): assert the entry and reload again.
+      if (!outcome.revoked) return { records: [{ kind: 'kid', subject: kid, honourUntil }], audit: [], persist: false, afterCommit: reload };
       const rotated = outcome.successorKid ? [{ action: 'signing_key.rotated', targetType: 'signing_key', targetId: outcome.successorKid, data: { replaces: kid } }] : [];
       return {
         records: [{ kind: 'kid', subject: kid, honourUntil }],
         audit: [...rotated, { action: 'signing_key.revoked', targetType: 'signing_key', targetId: kid }],
-        afterCommit: () => this.keys.reload(),
+        afterCommit: reload,
       };
     }, ctx);
   }
@@ -197,26 +203,28 @@ export class RevocationService {
       return decided;
     });
     if (!plan) return null;
-    await this.finish(plan);
-    if (plan.records.length === 0) return plan;
-    try {
-      await this.denylist.add(
-        plan.records.map((r) => ({ kind: r.kind, subject: r.subject, cutoffMs: r.cutoffMs, ttlSeconds: Math.max(1, (r.honourUntil.getTime() - Date.now()) / 1000) })),
-      );
-    } catch (err) {
-      this.sync.markDirty();
-      this.logger.error(`denylist write failed after commit (${plan.audit.at(-1)?.action ?? 're-assert'}): ${(err as Error).message}`);
-      throw new RevocationNotPropagated();
-    }
-    return plan;
-  }
-
-  /** The committed revocation's cache work on this instance; a failure is logged, never undoes the revocation. */
-  private async finish(plan: RevocationPlan): Promise<void> {
+    const what = plan.audit.at(-1)?.action ?? 're-assert';
+    // Committed: from here a failure cannot undo the revocation, only make the call say it is not
+    // confirmed yet (503, idempotent to retry), after everything else was still tried.
+    let finished = true;
     try {
       await plan.afterCommit?.();
     } catch (err) {
-      this.logger.warn(`after-commit step failed (it is retried by the periodic refresh): ${(err as Error).message}`);
+      finished = false;
+      this.logger.error(`after-commit step failed (${what}): ${(err as Error).message}`);
     }
+    if (plan.records.length) {
+      try {
+        await this.denylist.add(
+          plan.records.map((r) => ({ kind: r.kind, subject: r.subject, cutoffMs: r.cutoffMs, ttlSeconds: Math.max(1, (r.honourUntil.getTime() - Date.now()) / 1000) })),
+        );
+      } catch (err) {
+        this.sync.markDirty();
+        this.logger.error(`denylist write failed after commit (${what}): ${(err as Error).message}`);
+        finished = false;
+      }
+    }
+    if (!finished) throw new RevocationNotPropagated();
+    return plan;
   }
 }

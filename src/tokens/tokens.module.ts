@@ -4,12 +4,12 @@ import { KeyEncryption, loadKeyEncryption } from '../infra/crypto/key-encryption
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenIssuer } from './access-token.issuer.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
-import { ClientRevocationAdapter } from './clients/client-revocation.adapter.js';
+import { ClientRevocationRepository } from './clients/client-revocation.repository.js';
 import { ClientRepository, TypeOrmClientRepository } from './clients/client.repository.js';
 import { ClientRevocationPort } from './clients/client.revocation-port.js';
 import { ClientsService } from './clients/clients.service.js';
 import { KeyService } from './keys/key.service.js';
-import { SigningKeyRevocationAdapter } from './keys/signing-key-revocation.adapter.js';
+import { SigningKeyRevocationRepository } from './keys/signing-key-revocation.repository.js';
 import { SigningKeyGenerator } from './keys/signing-key.generator.js';
 import { SigningKeyRepository, TypeOrmSigningKeyRepository } from './keys/signing-key.repository.js';
 import { SigningKeyRevocationPort } from './keys/signing-key.revocation-port.js';
@@ -35,8 +35,8 @@ import { SessionRevocationPort } from './sessions/session.revocation-port.js';
     { provide: ClientRepository, useClass: TypeOrmClientRepository },
     { provide: SessionRepository, useClass: TypeOrmSessionRepository },
     { provide: SessionRevocationPort, useClass: SessionRevocationRepository },
-    { provide: ClientRevocationPort, useClass: ClientRevocationAdapter },
-    { provide: SigningKeyRevocationPort, useClass: SigningKeyRevocationAdapter },
+    { provide: ClientRevocationPort, useClass: ClientRevocationRepository },
+    { provide: SigningKeyRevocationPort, useClass: SigningKeyRevocationRepository },
   ],
   exports: [KeyService, ClientsService, SessionRepository, AccessTokenIssuer, AccessTokenVerifier, SessionRevocationPort, ClientRevocationPort, SigningKeyRevocationPort],
 })

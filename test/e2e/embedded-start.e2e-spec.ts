@@ -103,3 +103,17 @@ describe('a bad configuration stops the start', () => {
     expect(lines[0]).not.toContain('password123');
   });
 });
+
+describe('the CLI refuses a bad configuration as the service does', () => {
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'password123' }, 'ADMIN_PASSWORD'],
+  ])('%j exits 2 with one line naming %s, before touching any database', (vars, name) => {
+    const r = exitOf(['dist/src/cli.js', 'user:list'], cleanEnv({ DATA_DIR: '/nonexistent/never-created', ...vars }));
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${name}\\b`));
+    expect(lines[0]).not.toContain('password123');
+  });
+});

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { type DenylistEntry, DenylistStore, RevocationStateUnavailable, type TokenRef } from '../../src/revocation/denylist.store.js';
+import { type DenylistEntry, DenylistStore, type TokenRef } from '../../src/revocation/denylist.store.js';
+import { RevocationStateUnavailable } from '../../src/revocation/revocation.errors.js';
 import { MemoryDenylistStore } from '../../src/revocation/memory-denylist.store.js';
 import { RedisDenylistStore } from '../../src/revocation/redis-denylist.store.js';
 import { withRealRedis } from '../support/real-redis.js';

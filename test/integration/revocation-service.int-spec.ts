@@ -5,6 +5,7 @@ import { ConfigModule } from '../../src/config/config.module.js';
 import { Database } from '../../src/infra/database/database.js';
 import { DatabaseModule } from '../../src/infra/database/database.module.js';
 import { RedisModule } from '../../src/infra/redis/redis.module.js';
+import { jest } from '@jest/globals';
 import { type DenylistEntry, DenylistStore, type TokenRef } from '../../src/revocation/denylist.store.js';
 import { DenylistSync } from '../../src/revocation/denylist-sync.service.js';
 import { MemoryDenylistStore } from '../../src/revocation/memory-denylist.store.js';
@@ -162,9 +163,26 @@ describe('RevocationService on a real database', () => {
       { action: 'signing_key.rotated', target_id: successor },
       { action: 'signing_key.revoked', target_id: kid },
     ]);
-    // Again: already revoked, nothing new.
-    expect(await revocation.revokeSigningKey(kid, ctx)).toBeNull();
+    // Again: already revoked, so nothing new is written; the entry is asserted again.
+    expect((await revocation.revokeSigningKey(kid, ctx))?.persist).toBe(false);
     expect(keys.signingKey().kid).toBe(successor);
+    expect(await count('audit_log', `target_id = $1`, [kid])).toBe(1);
+  });
+
+  it('answers REVOCATION_NOT_PROPAGATED when this instance cannot reload its keys after revoking the active one, and a retry reloads them', async () => {
+    const keys = app.get(KeyService);
+    const kid = keys.signingKey().kid;
+    // The key table cannot be read for a moment: the revocation commits, the reload fails.
+    const refresh = jest.spyOn(keys, 'refresh').mockRejectedValueOnce(new Error('the key table cannot be read'));
+    try {
+      await expect(revocation.revokeSigningKey(kid, ctx)).rejects.toBeInstanceOf(RevocationNotPropagated);
+      expect(store.added.map((e) => [e.kind, e.subject])).toEqual([['kid', kid]]);
+      await revocation.revokeSigningKey(kid, ctx);
+      expect(keys.signingKey().kid).not.toBe(kid);
+      expect(keys.isRevoked(kid)).toBe(true);
+    } finally {
+      refresh.mockRestore();
+    }
   });
 
   it('forgets a revoked client’s cached credentials on this instance before it returns', async () => {

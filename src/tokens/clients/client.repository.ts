@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Tx } from '../../infra/database/database.js';
 import type { Client, ClientType, GrantType } from './client.js';
 
 export interface NewClient {
@@ -19,8 +18,6 @@ export abstract class ClientRepository {
   abstract findByClientId(clientId: string): Promise<Client | null>;
   /** The only read of the secret hash, for client authentication. */
   abstract findCredentials(clientId: string): Promise<{ client: Client; secretHash: string | null } | null>;
-  /** In `tx`: the client is revoked and its tokens' cutoff set to now; false when there is no such client. */
-  abstract revoke(tx: Tx, clientId: string): Promise<boolean>;
 }
 
 interface Row {
@@ -76,10 +73,5 @@ export class TypeOrmClientRepository extends ClientRepository {
   async findCredentials(clientId: string): Promise<{ client: Client; secretHash: string | null } | null> {
     const [row] = await this.ds.query(`SELECT ${COLUMNS}, secret_hash FROM clients WHERE client_id = $1`, [clientId]);
     return row ? { client: toClient(row), secretHash: row.secret_hash } : null;
-  }
-
-  async revoke(tx: Tx, clientId: string): Promise<boolean> {
-    const rows = await tx.query(`UPDATE clients SET status = 'revoked', tokens_valid_after = now(), updated_at = now() WHERE client_id = $1 RETURNING id`, [clientId]);
-    return rows.length === 1;
   }
 }

@@ -1,9 +1,10 @@
 import type { Tx } from '../../infra/database/database.js';
 
-/** Write port: revoking a client app, inside the revocation's transaction. Only the revocation module calls it. */
+/**
+ * Write port: revoking a client app, inside the revocation's transaction. Only the revocation
+ * module calls it (and then makes this instance forget the client's cached credentials).
+ */
 export abstract class ClientRevocationPort {
   /** The client can no longer authenticate, and its tokens' cutoff is now; false when there is no such client. */
   abstract revoke(tx: Tx, clientId: string): Promise<boolean>;
-  /** After the commit: this instance forgets the client's cached credentials. */
-  abstract forget(clientId: string): void;
 }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Tx } from '../../infra/database/database.js';
 
 export type NewSigningKey = Omit<SigningKeyRecord, 'status' | 'createdAt' | 'retiredAt'>;
 
@@ -26,15 +25,10 @@ export abstract class SigningKeyRepository {
   abstract activate(key: NewSigningKey): Promise<void>;
   /** Makes `key` active only when no key is; false when another instance got there first. */
   abstract activateFirst(key: NewSigningKey): Promise<boolean>;
-  /**
-   * In `tx`: revokes `kid`, and when it was the active key makes `successor` active. The status the
-   * key had before, or null when there is no such key.
-   */
-  abstract revoke(tx: Tx, kid: string, successor: () => NewSigningKey): Promise<KeyStatus | null>;
 }
 
-const INSERT_ACTIVE = `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, status) VALUES ($1, $2, $3, $4, 'active')`;
-const insertParams = (key: NewSigningKey) => [key.kid, key.alg, JSON.stringify(key.publicJwk), key.privateKeyEnc];
+export const INSERT_ACTIVE = `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, status) VALUES ($1, $2, $3, $4, 'active')`;
+export const insertParams = (key: NewSigningKey) => [key.kid, key.alg, JSON.stringify(key.publicJwk), key.privateKeyEnc];
 
 interface Row {
   kid: string;
@@ -87,12 +81,4 @@ export class TypeOrmSigningKeyRepository extends SigningKeyRepository {
     });
   }
 
-  async revoke(tx: Tx, kid: string, successor: () => NewSigningKey): Promise<KeyStatus | null> {
-    const [row] = await tx.query<{ status: KeyStatus }>(`SELECT status FROM signing_keys WHERE kid = $1 FOR UPDATE`, [kid]);
-    if (!row) return null;
-    if (row.status === 'revoked') return row.status;
-    await tx.query(`UPDATE signing_keys SET status = 'revoked', retired_at = coalesce(retired_at, now()), revoked_at = now() WHERE kid = $1`, [kid]);
-    if (row.status === 'active') await tx.query(INSERT_ACTIVE, insertParams(successor()));
-    return row.status;
-  }
 }

@@ -2,7 +2,10 @@ import type { Tx } from '../../infra/database/database.js';
 
 export type KeyRevocationOutcome = { found: false } | { found: true; revoked: boolean; successorKid?: string };
 
-/** Write port: revoking a compromised signing key, inside the revocation's transaction. Only the revocation module calls it. */
+/**
+ * Write port: revoking a compromised signing key, inside the revocation's transaction. Only the
+ * revocation module calls it (and then makes this instance reload its keys).
+ */
 export abstract class SigningKeyRevocationPort {
   /**
    * Revokes `kid`. When it is the active key, a new key becomes active in the same transaction, so
@@ -10,6 +13,4 @@ export abstract class SigningKeyRevocationPort {
    * `revoked` is false when it was revoked before.
    */
   abstract revoke(tx: Tx, kid: string): Promise<KeyRevocationOutcome>;
-  /** After the commit: this instance stops verifying with the key and signs with its successor. */
-  abstract reload(): Promise<void>;
 }
