@@ -107,10 +107,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       passReqToCallback: true,
     }));
     cacheVerifications(new VerifiedTokenCache({ maxEntries: config.verifiedTokenCacheEntries, maxBytes: config.verifiedTokenCacheEntries * 1024 }));
+    this.accessTokenTtl = config.accessTokenTtl;
   }
 
+  private readonly accessTokenTtl: number;
+
   async validate(req: VerifiedRequest, payload: Claims): Promise<Principal> {
-    const c = checkClaims(payload as Record<string, unknown>);
+    const c = checkClaims(payload as Record<string, unknown>, this.accessTokenTtl);
     if (!c) throw new InvalidToken('missing or inconsistent claims');
     const { raw, kid } = req.latchkeyToken as { raw: string; kid: string };
     const principal: Principal = {

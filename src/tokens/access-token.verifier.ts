@@ -6,8 +6,20 @@ import { KeyService, SIGNING_ALG } from './keys/key.service.js';
 
 export const MAX_CLOCK_SKEW_MS = 30_000;
 
-/** The claims a token must carry, typed, or null: shared by the guard and by introspection. */
-export function checkClaims(c: Record<string, unknown>): AccessTokenClaims | null {
+/** How much longer than ACCESS_TOKEN_TTL a token may claim to live: a lifetime setting lowered while tokens are out. */
+export const LIFETIME_LEEWAY_SECONDS = 60;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** An identifier as Latchkey issues them: printable ASCII, no space, bounded. */
+const OPAQUE_ID = /^[\x21-\x7E]{1,200}$/;
+
+/**
+ * The claims a token must carry, typed, or null: shared by the guard and by introspection. Even a
+ * correctly signed token is refused when it claims to live longer than tokens are issued for
+ * (`maxLifetimeSeconds` plus a leeway), or carries ids Latchkey never issues (a user token's `sub`
+ * and `sid` are UUIDs), so nothing malformed reaches a lookup.
+ */
+export function checkClaims(c: Record<string, unknown>, maxLifetimeSeconds: number): AccessTokenClaims | null {
   const ok =
     typeof c.sub === 'string' &&
     typeof c.client_id === 'string' &&
@@ -17,7 +29,12 @@ export function checkClaims(c: Record<string, unknown>): AccessTokenClaims | nul
     typeof c.exp === 'number' &&
     // iat_ms drives every cutoff comparison: it must agree with iat, and neither may lie in the future.
     Math.floor(c.iat_ms / 1000) === c.iat &&
-    c.iat_ms <= Date.now() + MAX_CLOCK_SKEW_MS;
+    c.iat_ms <= Date.now() + MAX_CLOCK_SKEW_MS &&
+    c.exp - c.iat <= maxLifetimeSeconds + LIFETIME_LEEWAY_SECONDS &&
+    OPAQUE_ID.test(c.client_id) &&
+    OPAQUE_ID.test(c.jti) &&
+    // A user's token (it has a session) names the user and the session by UUID; a client's names the client.
+    (c.sid === undefined ? OPAQUE_ID.test(c.sub) : typeof c.sid === 'string' && UUID.test(c.sid) && UUID.test(c.sub));
   return ok ? (c as unknown as AccessTokenClaims) : null;
 }
 
@@ -51,7 +68,7 @@ export class AccessTokenVerifier {
           currentDate: allowExpired ? new Date(0) : undefined,
         },
       );
-      const claims = checkClaims(payload as Record<string, unknown>);
+      const claims = checkClaims(payload as Record<string, unknown>, this.config.accessTokenTtl);
       return claims ? { claims, kid: protectedHeader.kid! } : null;
     } catch {
       return null;

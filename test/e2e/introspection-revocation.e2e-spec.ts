@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import {
   type ClientAuth,
@@ -58,6 +58,8 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
   let web: TestClient;
   let other: TestClient;
   let spa: TestClient;
+  /** Clients a case creates for itself. */
+  const moreClients: TestClient[] = [];
 
   const authFor = (method: SecretMethod, c: TestClient): ClientAuth => (method === 'client_secret_basic' ? ClientSecretBasic(c.clientSecret) : ClientSecretPost(c.clientSecret));
 
@@ -84,9 +86,40 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
     expect(headers.get('cache-control')).toMatch(/\bno-store\b/);
   }
 
+  /**
+   * Who can see a token's state: an access token, any resource server (`rs`); a refresh token, only
+   * the client it was issued to (to every other client it is `active: false`). A public client
+   * cannot introspect at all, so its refresh tokens are judged in the database: live means unused,
+   * its session neither revoked nor expired, its user and its client active.
+   */
+  async function introspectorOf(token: string): Promise<TestClient | 'database'> {
+    if (token.split('.').length === 3) return rs;
+    const [row] = await db.query(
+      `SELECT s.client_id, c.status AS client_status FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN clients c ON c.client_id = s.client_id WHERE rt.token_hash = $1`,
+      [createHash('sha256').update(token).digest('hex')],
+    );
+    const owner = [...Object.values(apps), web, other, spa, ...moreClients].find((c) => c.clientId === row?.client_id);
+    if (!owner) return rs;
+    // A revoked client cannot authenticate to introspect its own token any more.
+    return owner.clientSecret && row.client_status === 'active' ? owner : 'database';
+  }
+
+  async function liveInDatabase(refreshToken: string): Promise<boolean> {
+    const [row] = await db.query(
+      `SELECT (rt.used_at IS NULL AND rt.expires_at > now() AND s.revoked_at IS NULL AND s.expires_at > now() AND s.idle_expires_at > now()
+               AND u.status = 'active' AND c.status = 'active') AS live
+         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id JOIN clients c ON c.client_id = s.client_id
+        WHERE rt.token_hash = $1`,
+      [createHash('sha256').update(refreshToken).digest('hex')],
+    );
+    return row?.live === true;
+  }
+
   /** RFC 7662 section 2.2: an inactive token is answered `{"active": false}` and nothing else. */
   async function expectInactive(token: string, params: Record<string, string> = {}) {
-    const res = await introspect(token, params);
+    const by = await introspectorOf(token);
+    if (by === 'database') return expect(await liveInDatabase(token)).toBe(false);
+    const res = await introspect(token, params, by);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expectNoStore(res.headers);
@@ -94,7 +127,12 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
   }
 
   async function expectActive(token: string, params: Record<string, string> = {}) {
-    const res = await introspect(token, params);
+    const by = await introspectorOf(token);
+    if (by === 'database') {
+      expect(await liveInDatabase(token)).toBe(true);
+      return { active: true };
+    }
+    const res = await introspect(token, params, by);
     expect(res.status).toBe(200);
     expectNoStore(res.headers);
     expect(res.body).toMatchObject({ active: true });
@@ -239,6 +277,7 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
 
     it('says active: false for the access and refresh tokens of a client revoked in the database, with no denylist entry', async () => {
       const doomed = await createClient(t.app, { type: 'confidential', grants: ['password', 'refresh_token'], scopes: ['read', 'write'] });
+      moreClients.push(doomed);
       const tokens = await login(t, doomed, user);
       await expectActive(tokens.access_token);
       await expectActive(tokens.refresh_token, { token_type_hint: 'refresh_token' });

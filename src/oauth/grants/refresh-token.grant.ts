@@ -46,6 +46,9 @@ export class RefreshTokenGrant {
     });
     if (claim.kind === 'unknown' || claim.kind === 'refused') throw invalidGrant(INVALID);
     if (claim.kind === 'reused') {
+      // RFC 6749 section 10.4: a refresh token is bound to its client. Another client presenting a
+      // spent one learns nothing and changes nothing: the reuse alarm is the owning client's.
+      if (claim.clientId !== client.clientId) throw invalidGrant(INVALID);
       await this.revocation.revokeFamilyOnReuse(claim.sessionId, requestId);
       throw invalidGrant(INVALID);
     }

@@ -38,18 +38,22 @@ export class IntrospectToken {
     if (!token) throw invalidRequest('the token parameter is required');
     const refreshFirst = params.token_type_hint === 'refresh_token' || !looksLikeJwt(token);
     for (const kind of refreshFirst ? ['refresh', 'access'] : ['access', 'refresh']) {
-      const answer = kind === 'refresh' ? await this.refreshToken(token) : await this.accessToken(token);
+      const answer = kind === 'refresh' ? await this.refreshToken(token, client) : await this.accessToken(token);
       if (answer) return answer;
     }
     return INACTIVE;
   }
 
-  /** The answer for a refresh token, or null when it is not one of ours. */
-  private async refreshToken(token: string): Promise<Introspection | null> {
+  /**
+   * The answer for a refresh token, or null when it is not one of ours. A refresh token is its
+   * client's alone: to any other client it is `active: false`, with nothing else said.
+   */
+  private async refreshToken(token: string, caller: Client): Promise<Introspection | null> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return null;
     const found = await this.sessions.findRefreshToken(sha256(token));
     if (!found) return null;
     const { session } = found;
+    if (session.clientId !== caller.clientId) return INACTIVE;
     const now = Date.now();
     const owner = await this.clients.findByClientId(session.clientId);
     const live = !found.used && !session.revokedAt && found.expiresAt.getTime() > now && session.expiresAt.getTime() > now && session.idleExpiresAt.getTime() > now;

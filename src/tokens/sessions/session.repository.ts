@@ -55,7 +55,7 @@ export interface RefreshConditions {
 export type RefreshClaim =
   | { kind: 'rotated'; session: Session; userRoles: string[]; issuedAtMs: number }
   | { kind: 'refused' }
-  | { kind: 'reused'; sessionId: string }
+  | { kind: 'reused'; sessionId: string; clientId: string }
   | { kind: 'unknown' };
 
 /** Port: login sessions and their refresh tokens (stored only as SHA-256). */
@@ -165,7 +165,7 @@ export class TypeOrmSessionRepository extends SessionRepository {
       [oldHash, want.clientId, want.scope ?? null, idleExpiresAt, newHash],
     )) as (Row & { token_id: string; used_at: Date | null; token_expires_at: Date; user_status: string; user_roles: string[]; user_tokens_valid_after: Date | null; rotated: number; issued_at_ms: string })[];
     if (!found) return { kind: 'unknown' };
-    if (found.used_at) return { kind: 'reused', sessionId: found.id };
+    if (found.used_at) return { kind: 'reused', sessionId: found.id, clientId: found.client_id };
     const session = toSession(found);
     if (found.rotated !== 1) {
       // Refused, nothing changed. `check` says why (invalid_grant or invalid_scope).
