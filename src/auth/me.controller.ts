@@ -72,7 +72,7 @@ export class MeController {
   @HttpCode(204)
   async changePassword(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(passwordChange)) body: z.infer<typeof passwordChange>, @Req() req: FastifyRequest): Promise<void> {
     const { userId, sid } = requireUser(p);
-    await this.changePasswordUseCase.execute({ userId, sid, currentPassword: body.current_password, newPassword: body.new_password, requestId: String(req.id) });
+    await this.changePasswordUseCase.execute({ userId, sid, currentPassword: body.current_password, newPassword: body.new_password, ip: req.ip ?? null, requestId: String(req.id) });
   }
 
   @Post('auth/logout')

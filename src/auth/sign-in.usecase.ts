@@ -9,9 +9,10 @@ import { AuthErrors } from './auth.errors.js';
 import { authenticateLocal } from './local.strategy.js';
 
 /**
- * The one password check: the password grant calls it (and so will every other sign-in form).
- * Failures are counted per account and per client IP; past either limit the check answers 429 with
- * Retry-After before any hashing. A wrong password, an unknown user and a locked user get the same
+ * The one password check: the password grant and `POST /me/password` call it (and so will every
+ * other sign-in form). Attempts are counted per account and per client IP, reserved before the
+ * password is checked (an attempt in flight counts) and given back when it succeeds; past either
+ * limit the check answers 429 with Retry-After before any hashing. A wrong password, an unknown user and a locked user get the same
  * answer after the same work (the password is hashed in every case, on the low-priority hashing
  * pool; a full pool answers 503, never "wrong password").
  */
@@ -25,26 +26,50 @@ export class SignIn extends PasswordSignIn {
   }
 
   async signIn({ username, password, ip }: SignInAttempt): Promise<User> {
-    const accountKey = `a:${sha256(username.trim().toLowerCase())}`;
-    const ipKey = `ip:${ip ?? 'unknown'}`;
-    const wait = await Promise.all([
-      this.limiter.blockedFor(accountKey, this.config.loginMaxFailuresPerAccount),
-      this.limiter.blockedFor(ipKey, this.config.loginMaxFailuresPerIp),
-    ]).then(
-      ([account, perIp]) => Math.max(account, perIp),
-      () => {
-        // Without the throttle's counters, password guessing would go unchecked: refuse for now.
-        throw new DomainError(AuthErrors.SIGN_IN_UNAVAILABLE, 'sign-in is temporarily unavailable; retry shortly');
-      },
-    );
-    if (wait > 0) throw new DomainError(AuthErrors.TOO_MANY_SIGN_IN_ATTEMPTS, 'too many failed sign-in attempts; try again later', { headers: { 'retry-after': String(wait) } });
-
-    const user = await authenticateLocal({ body: { username, password } });
-    if (!user || user.status !== 'active') {
-      const window = this.config.loginThrottleWindow;
-      await Promise.all([this.limiter.recordFailure(accountKey, window), this.limiter.recordFailure(ipKey, window)]).catch(() => undefined);
-      throw new DomainError(AuthErrors.INVALID_CREDENTIALS, SIGN_IN_REFUSED);
+    const counters = [
+      { key: `a:${sha256(username.trim().toLowerCase())}`, limit: this.config.loginMaxFailuresPerAccount },
+      { key: `ip:${ip ?? 'unknown'}`, limit: this.config.loginMaxFailuresPerIp },
+    ];
+    await this.reserve(counters);
+    let user: User | false;
+    try {
+      user = await authenticateLocal({ body: { username, password } });
+    } catch (err) {
+      // Not evaluated (the hashing pool is full, say): not a failed guess.
+      await this.release(counters);
+      throw err;
     }
+    if (!user || user.status !== 'active') throw new DomainError(AuthErrors.INVALID_CREDENTIALS, SIGN_IN_REFUSED); // the reservation stays: a failure
+    await this.release(counters);
     return user;
+  }
+
+  /**
+   * Reserves the attempt on every counter before the password is checked, so that attempts in flight
+   * count too; past a limit nothing is reserved and the answer is 429 with Retry-After.
+   */
+  private async reserve(counters: { key: string; limit: number }[]): Promise<void> {
+    const window = this.config.loginThrottleWindow;
+    const reserved: { key: string }[] = [];
+    let wait = 0;
+    try {
+      for (const c of counters) {
+        const w = await this.limiter.reserve(c.key, c.limit, window);
+        if (w > 0) wait = Math.max(wait, w);
+        else reserved.push(c);
+      }
+    } catch {
+      // Without the throttle's counters, password guessing would go unchecked: refuse for now.
+      await this.release(reserved);
+      throw new DomainError(AuthErrors.SIGN_IN_UNAVAILABLE, 'sign-in is temporarily unavailable; retry shortly');
+    }
+    if (wait > 0) {
+      await this.release(reserved);
+      throw new DomainError(AuthErrors.TOO_MANY_SIGN_IN_ATTEMPTS, 'too many failed sign-in attempts; try again later', { headers: { 'retry-after': String(wait) } });
+    }
+  }
+
+  private async release(counters: { key: string }[]): Promise<void> {
+    await Promise.all(counters.map((c) => this.limiter.release(c.key))).catch(() => undefined);
   }
 }

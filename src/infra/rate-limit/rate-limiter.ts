@@ -1,20 +1,36 @@
 import type { Redis } from 'ioredis';
 
-/** Port: fixed-window counters for brute-force throttling. */
+/**
+ * Port: fixed-window attempt counters for brute-force throttling. An attempt is reserved before it
+ * is evaluated, so attempts in flight count: past the limit every request is refused, however many
+ * arrive at once. A reservation stays counted (a failure) unless it is released (the attempt
+ * succeeded, or could not be evaluated).
+ */
 export abstract class RateLimiter {
-  /** Seconds until `key` may be tried again, or 0 when it is under `limit`. */
-  abstract blockedFor(key: string, limit: number): Promise<number>;
-  /** Counts one failure against `key` in a window of `windowSeconds`. */
-  abstract recordFailure(key: string, windowSeconds: number): Promise<void>;
+  /**
+   * Reserves one attempt against `key`, whose window of `windowSeconds` starts at its first
+   * attempt. 0 when reserved; otherwise the whole seconds until the window ends, and nothing is
+   * reserved.
+   */
+  abstract reserve(key: string, limit: number, windowSeconds: number): Promise<number>;
+  /** Gives back one reservation of `key` (no-op once its window has ended). */
+  abstract release(key: string): Promise<void>;
 }
 
-/** A MULTI's replies; a command that failed inside it fails the call (the throttle never reads an error as zero). */
-function resultsOf(results: [Error | null, unknown][] | null): unknown[] {
-  if (!results) throw new Error('the rate limiter transaction was not executed');
-  const failed = results.find(([err]) => err);
-  if (failed) throw failed[0];
-  return results.map(([, value]) => value);
-}
+/** INCR, start the window at the first attempt, and give the attempt back when it is over the limit. */
+const RESERVE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if n > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  return redis.call('PTTL', KEYS[1])
+end
+return 0`;
+
+/** DECR only a live counter: never create one without a window. */
+const RELEASE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
+return 0`;
 
 export class RedisRateLimiter extends RateLimiter {
   constructor(
@@ -24,33 +40,38 @@ export class RedisRateLimiter extends RateLimiter {
     super();
   }
 
-  async blockedFor(key: string, limit: number): Promise<number> {
-    const k = `${this.prefix}:rl:${key}`;
-    const [count, pttl] = resultsOf(await this.redis.multi().get(k).pttl(k).exec()) as [string | null, number];
-    return Number(count ?? 0) >= limit ? Math.max(1, Math.ceil(pttl / 1000)) : 0;
+  async reserve(key: string, limit: number, windowSeconds: number): Promise<number> {
+    const pttl = Number(await this.redis.eval(RESERVE, 1, this.keyOf(key), String(limit), String(windowSeconds)));
+    return pttl === 0 ? 0 : Math.max(1, Math.ceil(pttl / 1000));
   }
 
-  async recordFailure(key: string, windowSeconds: number): Promise<void> {
-    const k = `${this.prefix}:rl:${key}`;
-    // EXPIRE ... NX (Redis 7): the window starts at the first failure and is never pushed back.
-    resultsOf(await this.redis.multi().incr(k).expire(k, windowSeconds, 'NX').exec());
+  async release(key: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.keyOf(key));
+  }
+
+  private keyOf(key: string): string {
+    return `${this.prefix}:rl:${key}`;
   }
 }
 
 export class MemoryRateLimiter extends RateLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
-  async blockedFor(key: string, limit: number): Promise<number> {
-    const w = this.windows.get(key);
-    if (!w || w.resetAt <= Date.now()) return 0;
-    return w.count >= limit ? Math.max(1, Math.ceil((w.resetAt - Date.now()) / 1000)) : 0;
+  async reserve(key: string, limit: number, windowSeconds: number): Promise<number> {
+    const now = Date.now();
+    let w = this.windows.get(key);
+    if (!w || w.resetAt <= now) {
+      w = { count: 0, resetAt: now + windowSeconds * 1000 };
+      this.windows.set(key, w);
+    }
+    if (w.count >= limit) return Math.max(1, Math.ceil((w.resetAt - now) / 1000));
+    w.count++;
+    if (this.windows.size > 100_000) for (const [k, v] of this.windows) if (v.resetAt <= now) this.windows.delete(k);
+    return 0;
   }
 
-  async recordFailure(key: string, windowSeconds: number): Promise<void> {
-    const now = Date.now();
+  async release(key: string): Promise<void> {
     const w = this.windows.get(key);
-    if (!w || w.resetAt <= now) this.windows.set(key, { count: 1, resetAt: now + windowSeconds * 1000 });
-    else w.count++;
-    if (this.windows.size > 100_000) for (const [k, v] of this.windows) if (v.resetAt <= now) this.windows.delete(k);
+    if (w && w.resetAt > Date.now() && w.count > 0) w.count--;
   }
 }
