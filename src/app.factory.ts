@@ -3,7 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
+import { jsonBodyParser } from './infra/http/json-body.js';
 import { genRequestId } from './infra/http/request-id.js';
+import { applyResponsePolicy } from './infra/http/response-policy.js';
+import { HELMET_OPTIONS } from './infra/http/security-headers.js';
+import { serverOptions } from './infra/http/server-options.js';
 import { logRequests } from './infra/logging/request-log.js';
 
 /** Bodies past this size are refused with 413 before any handler sees them. */
@@ -16,6 +20,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: options.config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
+    ...serverOptions(options.config),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     bufferLogs: true,
@@ -23,11 +28,9 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
-  await fastify.register(helmet as never, { contentSecurityPolicy: false });
+  app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, jsonBodyParser(fastify));
+  await fastify.register(helmet as never, HELMET_OPTIONS);
   logRequests(fastify);
-  fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
+  applyResponsePolicy(fastify);
   return app;
 }

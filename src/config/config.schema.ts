@@ -94,11 +94,18 @@ export const configSchema = z
     BENCH_SKIP_REVOCATION_CHECK: bool(false),
     VERIFIED_TOKEN_CACHE_ENTRIES: int(10000, 0, 1000000),
     PASSWORD_HASH_QUEUE_LIMIT: int(128, 1, 100000),
+    HTTP_REQUEST_TIMEOUT_MS: int(30000, 1000, 3600000),
+    HTTP_HEADERS_TIMEOUT_MS: int(10000, 1000, 3600000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5000, 1000, 3600000),
   })
   .superRefine((c, ctx) => {
     // The password's strength is the users module's rule: checked at bootstrap (see AdminBootstrapService).
     if (c.ADMIN_EMAIL && !c.ADMIN_PASSWORD) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'is required when ADMIN_EMAIL is set' });
+    }
+    // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+    if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${c.HTTP_REQUEST_TIMEOUT_MS})` });
     }
     if (c.NODE_ENV !== 'production') return;
     if (c.BENCH_SKIP_REVOCATION_CHECK) {
@@ -158,6 +165,12 @@ export class AppConfig {
   readonly verifiedTokenCacheEntries!: number;
   /** Password checks waiting for a hashing thread, at most; past it sign-in answers 503 with Retry-After. */
   readonly passwordHashQueueLimit!: number;
+  /** A request (headers and body) not received within this is answered 408 and its connection closed. */
+  readonly httpRequestTimeoutMs!: number;
+  /** The same for the headers alone (at most the request timeout). */
+  readonly httpHeadersTimeoutMs!: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly httpKeepAliveTimeoutMs!: number;
 }
 
 export class ConfigError extends Error {
@@ -207,5 +220,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     benchSkipRevocationCheck: c.BENCH_SKIP_REVOCATION_CHECK,
     verifiedTokenCacheEntries: c.VERIFIED_TOKEN_CACHE_ENTRIES,
     passwordHashQueueLimit: c.PASSWORD_HASH_QUEUE_LIMIT,
+    httpRequestTimeoutMs: c.HTTP_REQUEST_TIMEOUT_MS,
+    httpHeadersTimeoutMs: c.HTTP_HEADERS_TIMEOUT_MS,
+    httpKeepAliveTimeoutMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS,
   } satisfies AppConfig);
 }

@@ -45,27 +45,33 @@ export function toProblem(err: unknown): ProblemDetails {
   return details ? { ...problem, details } : problem;
 }
 
+const logger = new Logger('Errors');
+
+/**
+ * Answers an error as RFC 9457 problem+json (never cacheable), with the request's path and id. The
+ * APIs' filter answers this way, and so do the answers Fastify gives before any route is found.
+ */
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: unknown): void {
+  const problem = toProblem(err);
+  if (problem.status >= 500 && problem.status !== 503) logger.error({ err, requestId: request.id }, 'request failed');
+  problem.instance = request.url.split('?')[0];
+  problem.request_id = String(request.id);
+  const headers = (err as { headers?: Record<string, string> })?.headers;
+  if (headers) reply.headers(headers);
+  reply.status(problem.status).header('content-type', 'application/problem+json').header('cache-control', 'no-store').send(problem);
+}
+
 /**
  * The APIs' surface, and the global fallback: RFC 9457 problem+json. An error on a route whose group
  * declared another surface (see ErrorSurface) is handed to that surface's filter.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Errors');
-
   catch(err: unknown, host: ArgumentsHost): void {
     const surface = surfaceFilterOf(host);
     if (surface && surface !== this) return surface.catch(err, host);
     const ctx = host.switchToHttp();
-    const reply = ctx.getResponse<FastifyReply>();
-    const request = ctx.getRequest<FastifyRequest>();
-    const problem = toProblem(err);
-    if (problem.status >= 500 && problem.status !== 503) this.logger.error({ err, requestId: request.id }, 'request failed');
-    problem.instance = request.url.split('?')[0];
-    problem.request_id = String(request.id);
-    const headers = (err as { headers?: Record<string, string> })?.headers;
-    if (headers) reply.headers(headers);
-    reply.status(problem.status).header('content-type', 'application/problem+json').header('cache-control', 'no-store').send(problem);
+    sendProblem(ctx.getResponse<FastifyReply>(), ctx.getRequest<FastifyRequest>(), err);
   }
 }
 
