@@ -1,10 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { AppConfig } from './config/config.schema.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
 import { ProblemDetailsFilter } from './infra/errors/problem-details.filter.js';
+import { InputGuard } from './infra/http/input.guard.js';
 import { LoggingModule } from './infra/logging/logging.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { UsersModule } from './users/users.module.js';
@@ -26,7 +27,11 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, AuditModule, UsersModule, RevocationModule, AuthModule, OAuthModule, AdminModule, HealthModule],
-      providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        // Bad input is refused before the authentication guard reads anything.
+        { provide: APP_GUARD, useClass: InputGuard },
+      ],
     };
   }
 }

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AuditLog } from '../audit/audit-log.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
+import { Database } from '../infra/database/database.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
 import { RevocationService } from '../revocation/revocation.service.js';
@@ -29,6 +30,7 @@ export class AdminUsersController {
     private readonly sessions: SessionRepository,
     private readonly revocation: RevocationService,
     private readonly audit: AuditLog,
+    private readonly db: Database,
   ) {}
 
   private async user(id: string): Promise<User> {
@@ -62,8 +64,13 @@ export class AdminUsersController {
   @Staff('admin')
   @HttpCode(201)
   async create(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(createUser)) body: z.infer<typeof createUser>, @Req() req: FastifyRequest) {
-    const user = await this.users.createUser({ email: body.email, password: body.password, roles: body.roles });
-    await this.audit.record({ action: 'user.created', targetType: 'user', targetId: user.id, data: { email: user.email, roles: user.roles } }, staffContext(p, body.reason, req));
+    const ctx = staffContext(p, body.reason, req);
+    // The user and its audit row commit together, or neither does.
+    const user = await this.db.transaction(async (tx) => {
+      const created = await this.users.createUser({ email: body.email, password: body.password, roles: body.roles }, tx);
+      await this.audit.record({ action: 'user.created', targetType: 'user', targetId: created.id, data: { email: created.email, roles: created.roles } }, ctx, tx);
+      return created;
+    });
     return userJson(user);
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLE_PATTERN } from '../users/user.js';
+import { decodeUserCursor } from '../users/user-cursor.js';
 
 /** Every state-changing admin call says why; the reason goes to the audit log with the actor. */
 export const reason = z.string({ message: 'a reason (1 to 500 characters) is required' }).trim().min(1, 'a reason (1 to 500 characters) is required').max(500, 'the reason must have at most 500 characters');
@@ -9,7 +10,7 @@ export const setRoles = z.object({ reason, roles: z.array(z.string().regex(ROLE_
 export const createUser = z
   .object({ reason, email: z.string().max(254), password: z.string().max(1024), roles: z.array(z.string().regex(ROLE_PATTERN, 'not a valid role name')).max(32).default([]) })
   .strict();
-export const listQuery = z.object({ q: z.string().max(254).optional(), cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
+export const listQuery = z.object({ q: z.string().max(254).optional(), cursor: z.string().max(200).refine((c) => decodeUserCursor(c) !== null, 'not a cursor from this API').optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
 export const auditQuery = z.object({
   actor: z.string().max(200).optional(),
   target: z.string().max(200).optional(),

@@ -21,6 +21,8 @@ export function formParams(req: FastifyRequest): Record<string, string> {
 }
 
 const decodeFormComponent = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+/** A C0 control character or DEL: in no client id or secret Latchkey issues. */
+const hasControl = (s: string) => [...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
 const NOT_BASIC = 'the Authorization header is not valid HTTP Basic client authentication';
 
 /** RFC 6749 section 2.3.1: HTTP Basic or body parameters, never both. */
@@ -41,6 +43,8 @@ export function clientCredentials(req: FastifyRequest, params: Record<string, st
     } catch {
       throw invalidClient('the Basic credentials are not form-encoded');
     }
+    // A control character in what Basic decoded to is no client's id or secret: nothing is looked up.
+    if (hasControl(clientId) || hasControl(clientSecret)) throw invalidClient(NOT_BASIC);
     if (params.client_id !== undefined && params.client_id !== clientId) throw invalidRequest('client_id does not match the authenticated client');
     return { clientId, clientSecret, method: 'client_secret_basic' };
   }

@@ -1,3 +1,4 @@
+import type { Tx } from '../infra/database/database.js';
 import type { User, UserStatus } from './user.js';
 
 export interface NewUser {
@@ -19,8 +20,8 @@ export abstract class UserRepository {
   /** Oldest first; `q` matches a part of the email. */
   abstract list(options: { q?: string; cursor?: string; limit: number }): Promise<UserPage>;
   abstract count(): Promise<number>;
-  /** Throws EmailTaken when the (normalised) email exists. */
-  abstract create(user: NewUser): Promise<User>;
+  /** Throws EmailTaken when the (normalised) email exists; inside `tx` when given (with its audit row, say). */
+  abstract create(user: NewUser, tx?: Tx): Promise<User>;
 }
 
 /** Port: the only way to the password hash, for the code that checks or changes a password. */

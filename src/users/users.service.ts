@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { PasswordHasher } from '../infra/crypto/password-hasher.js';
+import type { Tx } from '../infra/database/database.js';
 import { passwordWeakness } from './password-policy.js';
 import { ROLE_PATTERN, type User } from './user.js';
 import { UserCredentialsRepository, type UserPage, UserRepository } from './user.repository.js';
@@ -25,14 +26,15 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
   ) {}
 
-  /** Checks the input fully before anything is written; throws a UsersError on bad input. */
-  async createUser(input: CreateUserInput): Promise<User> {
+  /** Checks the input fully before anything is written (a DomainError on bad input); inside `tx` when given. */
+  async createUser(input: CreateUserInput, tx?: Tx): Promise<User> {
     const email = normaliseEmail(input.email);
     const roles = [...new Set(input.roles ?? [])];
     for (const role of roles) if (!ROLE_PATTERN.test(role)) throw invalidRole(role);
     const weakness = passwordWeakness(input.password, email);
     if (weakness) throw weakPassword(weakness);
-    return this.users.create({ email, passwordHash: await this.hasher.hash(input.password), roles });
+    const passwordHash = await this.hasher.hash(input.password);
+    return this.users.create({ email, passwordHash, roles }, tx);
   }
 
   findById(id: string): Promise<User | null> {

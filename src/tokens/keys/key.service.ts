@@ -2,6 +2,7 @@ import { type KeyObject, createPrivateKey, createPublicKey } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config/config.schema.js';
 import { KeyEncryption } from '../../infra/crypto/key-encryption.js';
+import type { Tx } from '../../infra/database/database.js';
 import { SIGNING_ALG, SigningKeyGenerator } from './signing-key.generator.js';
 import { SigningKeyRepository, type SigningKeyRecord } from './signing-key.repository.js';
 
@@ -94,10 +95,13 @@ export class KeyService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
-  /** A new active key; the old one keeps verifying until its last token expires. */
-  async rotate(): Promise<string> {
+  /**
+   * A new active key; the old one keeps verifying until its last token expires. `alsoInTx` (an
+   * audit row, say) commits in the rotation's own transaction, or the rotation does not happen.
+   */
+  async rotate(alsoInTx?: (tx: Tx, kid: string) => Promise<void>): Promise<string> {
     const key = this.generator.generate();
-    await this.repo.activate(key);
+    await this.repo.activate(key, alsoInTx && ((tx) => alsoInTx(tx, key.kid)));
     await this.reload();
     this.logger.log(`rotated signing keys: ${key.kid} is active`);
     return key.kid;

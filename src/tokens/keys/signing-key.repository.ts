@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Database, type Tx } from '../../infra/database/database.js';
 
 export type NewSigningKey = Omit<SigningKeyRecord, 'status' | 'createdAt' | 'retiredAt'>;
 
@@ -22,7 +23,7 @@ export abstract class SigningKeyRepository {
   /** A fingerprint that changes whenever any key changes: cheap to poll. */
   abstract version(): Promise<string>;
   /** Retires the active key (if any) and makes `key` the active one, atomically. */
-  abstract activate(key: NewSigningKey): Promise<void>;
+  abstract activate(key: NewSigningKey, alsoInTx?: (tx: Tx) => Promise<void>): Promise<void>;
   /** Makes `key` active only when no key is; false when another instance got there first. */
   abstract activateFirst(key: NewSigningKey): Promise<boolean>;
 }
@@ -42,7 +43,10 @@ interface Row {
 
 @Injectable()
 export class TypeOrmSigningKeyRepository extends SigningKeyRepository {
-  constructor(private readonly ds: DataSource) {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly db: Database,
+  ) {
     super();
   }
 
@@ -74,10 +78,11 @@ export class TypeOrmSigningKeyRepository extends SigningKeyRepository {
     return rows.length === 1;
   }
 
-  async activate(key: NewSigningKey): Promise<void> {
-    await this.ds.transaction(async (em) => {
-      await em.query(`UPDATE signing_keys SET status = 'retired', retired_at = now() WHERE status = 'active'`);
-      await em.query(INSERT_ACTIVE, insertParams(key));
+  async activate(key: NewSigningKey, alsoInTx?: (tx: Tx) => Promise<void>): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE signing_keys SET status = 'retired', retired_at = now() WHERE status = 'active'`);
+      await tx.query(INSERT_ACTIVE, insertParams(key));
+      await alsoInTx?.(tx);
     });
   }
 

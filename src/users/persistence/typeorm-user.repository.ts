@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, type Repository } from 'typeorm';
+import { Database, type Tx } from '../../infra/database/database.js';
 import type { User } from '../user.js';
+import { decodeUserCursor, encodeUserCursor, UUID } from '../user-cursor.js';
 import { type NewUser, UserCredentialsRepository, type UserPage, UserRepository } from '../user.repository.js';
 import { emailTaken } from '../users.errors.js';
 import { UserEntity } from './user.entity.js';
@@ -18,24 +20,37 @@ export function toUser(e: UserEntity): User {
   };
 }
 
-const encodeCursor = (u: User) => Buffer.from(JSON.stringify([u.createdAt.toISOString(), u.id])).toString('base64url');
-function decodeCursor(cursor: string): [string, string] | null {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    return typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at)) ? [at, id] : null;
-  } catch {
-    return null;
-  }
+interface Row {
+  id: string;
+  email: string;
+  roles: string[];
+  status: User['status'];
+  tokens_valid_after: Date | null;
+  created_at: Date;
+  updated_at: Date;
 }
+
+const fromRow = (r: Row): User => ({
+  id: r.id,
+  email: r.email,
+  roles: r.roles,
+  status: r.status,
+  tokensValidAfter: r.tokens_valid_after ? new Date(r.tokens_valid_after) : null,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
 
 @Injectable()
 export class TypeOrmUserRepository extends UserRepository {
-  constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {
+  constructor(
+    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    private readonly db: Database,
+  ) {
     super();
   }
 
   async findById(id: string): Promise<User | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    if (!UUID.test(id)) return null;
     const e = await this.users.findOneBy({ id });
     return e ? toUser(e) : null;
   }
@@ -50,22 +65,24 @@ export class TypeOrmUserRepository extends UserRepository {
     const at = `date_trunc('milliseconds', u.created_at)`;
     const qb = this.users.createQueryBuilder('u').orderBy(at, 'ASC').addOrderBy('u.id', 'ASC').limit(limit + 1);
     if (q) qb.andWhere(`u.email LIKE :q ESCAPE '\\'`, { q: `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
-    const after = cursor ? decodeCursor(cursor) : null;
+    const after = cursor ? decodeUserCursor(cursor) : null;
     if (after) qb.andWhere(`(${at}, u.id) > (:at::timestamptz, :id::uuid)`, { at: after[0], id: after[1] });
     const rows = (await qb.getMany()).map(toUser);
     const items = rows.slice(0, limit);
-    return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]) : null };
+    return { items, nextCursor: rows.length > limit ? encodeUserCursor(items[items.length - 1]) : null };
   }
 
   count(): Promise<number> {
     return this.users.count();
   }
 
-  async create(user: NewUser): Promise<User> {
+  async create(user: NewUser, tx?: Tx): Promise<User> {
     try {
-      const saved = await this.users.save(this.users.create({ email: user.email.toLowerCase(), passwordHash: user.passwordHash, roles: user.roles }));
-      const e = await this.users.findOneByOrFail({ id: saved.id });
-      return toUser(e);
+      const [row] = await (tx ?? this.db).query<Row>(
+        `INSERT INTO users (email, password_hash, roles) VALUES ($1, $2, $3) RETURNING id, email, roles, status, tokens_valid_after, created_at, updated_at`,
+        [user.email.toLowerCase(), user.passwordHash, user.roles],
+      );
+      return fromRow(row);
     } catch (err) {
       if (err instanceof QueryFailedError && (err.driverError as { code?: string })?.code === '23505') throw emailTaken(user.email);
       throw err;
