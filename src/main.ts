@@ -35,6 +35,9 @@ async function main(): Promise<void> {
       : `database: embedded PGlite under ${config.dataDir} (set DATABASE_URL for a PostgreSQL server)`,
     'Latchkey',
   );
+  if (database.kind === 'embedded') {
+    logger.log(`database: served on the Unix socket ${database.socketPath} only, open to this user alone (no TCP port); connect with: ${database.psql}`, 'Latchkey');
+  }
   logger.log(config.redisUrl ? 'revocation store: Redis at REDIS_URL' : 'revocation store: in-process (single instance only; set REDIS_URL to run several)', 'Latchkey');
   const shutdown = async () => {
     await app.close();

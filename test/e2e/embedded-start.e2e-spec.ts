@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { cleanEnv, exitOf, runCli, startService, waitFor } from '../support/processes.js';
 import { freePort } from '../support/test-app.js';
 
@@ -82,6 +84,130 @@ describe('the embedded default (no DATABASE_URL, no REDIS_URL)', () => {
     const listed = runCli(['user:list', '--json'], env);
     expect(JSON.parse(listed.stdout).users).toHaveLength(1);
   }, 60_000);
+});
+
+/** The TCP ports a process listens on, from /proc (Linux): its socket inodes against /proc/net/tcp{,6}. */
+function tcpListenPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && inodes.has(cols[9])) ports.add(parseInt(cols[1].split(':')[1], 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** As another user (nobody), try to connect to the socket and to read a data file: the error codes. */
+function asNobody(socketPath: string, file: string): string {
+  const script = `const net = require('node:net'), fs = require('node:fs');
+    let read; try { fs.readFileSync(${JSON.stringify(file)}); read = 'read'; } catch (e) { read = e.code; }
+    const s = net.connect(${JSON.stringify(socketPath)});
+    s.once('connect', () => { console.log(read + ' connected'); s.destroy(); });
+    s.once('error', (e) => console.log(read + ' ' + e.code));`;
+  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000, cwd: '/' });
+  return r.stdout.trim();
+}
+
+describe('the embedded database is open to the service user only (no TCP port)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-socket-'));
+  const socketPath = join(dataDir, '.s.PGSQL.5432');
+  const stateFile = join(dataDir, 'embedded-postgres.json');
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('serves PostgreSQL on a 0600 socket in a 0700 DATA_DIR, names it in the state file and the log, listens on no TCP port for it', async () => {
+    // A directory others may enter, and a leftover file where the socket goes: neither stops the start.
+    chmodSync(dataDir, 0o755);
+    writeFileSync(socketPath, 'left over');
+    const port = await freePort();
+    const env = cleanEnv({ PORT: String(port), DATA_DIR: dataDir });
+    const service = startService(env);
+    try {
+      expect(await waitFor(`http://127.0.0.1:${port}/health/ready`, 200, 60_000)).toBe(true);
+
+      const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+      expect(state).toEqual({ pid: service.child.pid, socket: socketPath });
+      expect(state.port).toBeUndefined();
+      const socket = lstatSync(socketPath);
+      expect(socket.isSocket()).toBe(true);
+      expect(socket.mode & 0o777).toBe(0o600);
+      expect(socket.uid).toBe(process.getuid!());
+      const dir = statSync(dataDir);
+      expect(dir.mode & 0o777).toBe(0o700);
+      expect(dir.uid).toBe(process.getuid!());
+      const messages = service.output().split('\n').flatMap((line) => {
+        try {
+          return [String(JSON.parse(line).msg)];
+        } catch {
+          return [];
+        }
+      });
+      expect(messages.join('\n')).toContain(`Unix socket ${socketPath} only`);
+      expect(messages.join('\n')).toContain(`connect with: psql "host=${dataDir} user=postgres dbname=postgres"`);
+
+      // The only TCP port the service listens on is its HTTP port.
+      if (process.platform === 'linux') expect(tcpListenPorts(service.child.pid!)).toEqual([port]);
+
+      // The path is real: this user reaches the service's own database through it.
+      const client = new pg.Client({ host: dataDir, port: 5432, user: 'postgres', database: 'postgres' });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM typeorm_migrations');
+        expect(rows[0].n).toBeGreaterThan(0);
+      } finally {
+        await client.end();
+      }
+
+      // Another local user can neither connect nor read the data files (only testable as root).
+      if (process.getuid!() === 0) expect(asNobody(socketPath, join(dataDir, 'pgdata', 'PG_VERSION'))).toBe('EACCES EACCES');
+
+      const listed = runCli(['user:list', '--json'], env);
+      expect(listed.stderr).toBe('');
+      expect(listed.status).toBe(0);
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+    expect(existsSync(socketPath)).toBe(false);
+    expect(existsSync(stateFile)).toBe(false);
+  }, 120_000);
+
+  it('starts again over the socket and state file of a killed service; the CLI then works with and without it', async () => {
+    const port = await freePort();
+    const env = cleanEnv({ PORT: String(port), DATA_DIR: dataDir });
+    const killed = startService(env);
+    expect(await waitFor(`http://127.0.0.1:${port}/health/ready`, 200, 60_000)).toBe(true);
+    await new Promise((done) => (killed.child.once('exit', done), killed.child.kill('SIGKILL')));
+    expect(lstatSync(socketPath).isSocket()).toBe(true);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).pid).toBe(killed.child.pid);
+
+    const next = startService(env);
+    try {
+      expect(await waitFor(`http://127.0.0.1:${port}/health/ready`, 200, 60_000)).toBe(true);
+      expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toEqual({ pid: next.child.pid, socket: socketPath });
+      const created = runCli(['user:create', '--email', 'after-kill@example.com', '--password', 'a long enough passphrase', '--json'], env);
+      expect(created.stderr).toBe('');
+      expect(created.status).toBe(0);
+    } finally {
+      expect(await next.stop()).toBe(0);
+    }
+
+    // The CLI alone serves the directory on the socket while it runs, and leaves nothing behind.
+    const offline = runCli(['user:list'], env);
+    expect(offline.status).toBe(0);
+    expect(offline.stdout).toContain('after-kill@example.com');
+    expect(existsSync(socketPath)).toBe(false);
+    expect(existsSync(stateFile)).toBe(false);
+  }, 180_000);
 });
 
 describe('a bad configuration stops the start', () => {
