@@ -14,6 +14,11 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# The CLI on the PATH (`docker compose exec latchkey latchkey user:list`), and a data directory the
+# non-root user may write (the embedded database, if an operator opts into it).
+RUN printf '#!/bin/sh\nexec node --enable-source-maps /app/dist/src/cli.js "$@"\n' > /usr/local/bin/latchkey \
+  && chmod 755 /usr/local/bin/latchkey \
+  && mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

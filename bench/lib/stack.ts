@@ -253,6 +253,8 @@ export async function spawnService(o: ServiceOptions): Promise<Omit<Server, 'cli
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     NODE_ENV: 'production',
+    // The bench measures the embedded default too (no DATABASE_URL): production refuses it unless asked by name.
+    EMBEDDED_DATABASE_IN_PRODUCTION: 'true',
     HOST: '127.0.0.1',
     PORT: String(port),
     ...o.env(url),

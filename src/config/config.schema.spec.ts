@@ -25,7 +25,15 @@ describe('loadConfig', () => {
   });
 
   it('accepts http issuers on loopback in production, but no placeholder secrets', () => {
-    expect(loadConfig({ NODE_ENV: 'production', ISSUER: 'http://localhost:3000', KEY_ENCRYPTION_KEY: 'q'.repeat(43) }).issuer).toBe('http://localhost:3000');
+    expect(loadConfig({ NODE_ENV: 'production', ISSUER: 'http://localhost:3000', KEY_ENCRYPTION_KEY: 'q'.repeat(43), DATABASE_URL: 'postgres://db/latchkey' }).issuer).toBe('http://localhost:3000');
     expect(() => loadConfig({ NODE_ENV: 'production', ISSUER: 'https://id.example.com', KEY_ENCRYPTION_KEY: 'q'.repeat(43), ADMIN_EMAIL: 'a@example.com', ADMIN_PASSWORD: 'changeme' })).toThrow(/ADMIN_PASSWORD/);
+  });
+
+  it('refuses the embedded database in production unless the operator opts in by name', () => {
+    const production = { NODE_ENV: 'production', ISSUER: 'https://id.example.com', KEY_ENCRYPTION_KEY: 'q'.repeat(43) };
+    expect(() => loadConfig(production)).toThrow(/^Invalid configuration: DATABASE_URL is required in production .*EMBEDDED_DATABASE_IN_PRODUCTION=true/);
+    expect(loadConfig({ ...production, EMBEDDED_DATABASE_IN_PRODUCTION: 'true' }).databaseUrl).toBeUndefined();
+    expect(loadConfig({ ...production, DATABASE_URL: 'postgres://db/latchkey' }).databaseUrl).toBe('postgres://db/latchkey');
+    expect(loadConfig({ ISSUER: 'https://id.example.com' }).databaseUrl).toBeUndefined();
   });
 });

@@ -92,6 +92,7 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
     TRUST_PROXY: bool(false),
     BENCH_SKIP_REVOCATION_CHECK: bool(false),
+    EMBEDDED_DATABASE_IN_PRODUCTION: bool(false),
     VERIFIED_TOKEN_CACHE_ENTRIES: int(10000, 0, 1000000),
     PASSWORD_HASH_QUEUE_LIMIT: int(128, 1, 100000),
     HTTP_REQUEST_TIMEOUT_MS: int(30000, 1000, 3600000),
@@ -126,6 +127,9 @@ export const configSchema = z
       if (c[key] && PLACEHOLDERS.has(c[key]!.toLowerCase())) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'is a placeholder value; production needs a real secret' });
       }
+    }
+    if (!c.DATABASE_URL && !c.EMBEDDED_DATABASE_IN_PRODUCTION) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production (the embedded PGlite is for development; set EMBEDDED_DATABASE_IN_PRODUCTION=true to run on it anyway)' });
     }
   });
 

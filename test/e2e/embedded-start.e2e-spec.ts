@@ -218,6 +218,7 @@ describe('a bad configuration stops the start', () => {
     [{ ACCESS_TOKEN_TTL: '10y' }, 'ACCESS_TOKEN_TTL'],
     [{ NODE_ENV: 'production', ISSUER: 'http://id.example.com', KEY_ENCRYPTION_KEY: 'A'.repeat(43) }, 'ISSUER'],
     [{ NODE_ENV: 'production', ISSUER: 'https://id.example.com' }, 'KEY_ENCRYPTION_KEY'],
+    [{ NODE_ENV: 'production', ISSUER: 'https://id.example.com', KEY_ENCRYPTION_KEY: 'A'.repeat(43) }, 'DATABASE_URL'],
     [{ ADMIN_EMAIL: 'root@example.com' }, 'ADMIN_PASSWORD'],
     [{ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'password123' }, 'ADMIN_PASSWORD'],
   ])('%j exits 1 with one line naming %s', (vars, name) => {
@@ -241,5 +242,25 @@ describe('the CLI refuses a bad configuration as the service does', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${name}\\b`));
     expect(lines[0]).not.toContain('password123');
+  });
+});
+
+describe('a KEY_ENCRYPTION_KEY that does not open the stored signing keys', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-kek-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('stops the start with one line that names KEY_ENCRYPTION_KEY and says what to do', async () => {
+    const port = await freePort();
+    const first = startService(cleanEnv({ PORT: String(port), DATA_DIR: dataDir, KEY_ENCRYPTION_KEY: 'A'.repeat(43) }));
+    try {
+      expect(await waitFor(`http://127.0.0.1:${port}/health/ready`, 200, 60_000)).toBe(true);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+    const r = exitOf(['dist/src/main.js'], cleanEnv({ PORT: String(port), DATA_DIR: dataDir, KEY_ENCRYPTION_KEY: 'B'.repeat(43) }));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/KEY_ENCRYPTION_KEY does not decrypt the signing keys stored in the database: it was changed or is wrong\. Set it back/);
+    expect(r.stderr).not.toMatch(/Unsupported state/);
+    expect(r.stderr).not.toContain('B'.repeat(43));
   });
 });

@@ -4,6 +4,21 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/config.schema.js';
 
+/**
+ * The key-encryption key does not open the signing keys in the database: it was changed, or is not
+ * the one this database was created with. Nothing can be signed or verified; the start stops.
+ */
+export class KeyEncryptionKeyMismatch extends Error {
+  constructor(cause: unknown) {
+    super(
+      'KEY_ENCRYPTION_KEY does not decrypt the signing keys stored in the database: it was changed or is wrong. ' +
+        'Set it back to the key this database was created with (with docker compose: in .env). A new key needs an empty database.',
+      { cause },
+    );
+    this.name = 'KeyEncryptionKeyMismatch';
+  }
+}
+
 /** AES-256-GCM with the key-encryption key: how private signing keys rest in the database. */
 export class KeyEncryption {
   constructor(private readonly key: Buffer) {
@@ -20,9 +35,13 @@ export class KeyEncryption {
   decrypt(sealed: string): string {
     const [version, iv, tag, body] = sealed.split('.');
     if (version !== 'v1') throw new Error('unknown key envelope');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    } catch (err) {
+      throw new KeyEncryptionKeyMismatch(err);
+    }
   }
 }
 
