@@ -9,6 +9,7 @@ import { applyResponsePolicy } from './infra/http/response-policy.js';
 import { HELMET_OPTIONS } from './infra/http/security-headers.js';
 import { serverOptions } from './infra/http/server-options.js';
 import { logRequests } from './infra/logging/request-log.js';
+import { Metrics } from './infra/metrics/metrics.js';
 
 /** Bodies past this size are refused with 413 before any handler sees them. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -31,6 +32,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, jsonBodyParser(fastify));
   await fastify.register(helmet as never, HELMET_OPTIONS);
   logRequests(fastify);
+  app.get(Metrics).instrument(fastify);
   applyResponsePolicy(fastify);
   return app;
 }

@@ -7,6 +7,7 @@ import { DatabaseModule } from './infra/database/database.module.js';
 import { ProblemDetailsFilter } from './infra/errors/problem-details.filter.js';
 import { InputGuard } from './infra/http/input.guard.js';
 import { LoggingModule } from './infra/logging/logging.module.js';
+import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { UsersModule } from './users/users.module.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -26,7 +27,7 @@ export class AppModule {
   static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(databaseUrl), RedisModule, AuditModule, UsersModule, RevocationModule, AuthModule, OAuthModule, AdminModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule, DatabaseModule.forRoot(databaseUrl), RedisModule, AuditModule, UsersModule, RevocationModule, AuthModule, OAuthModule, AdminModule, HealthModule],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         // Bad input is refused before the authentication guard reads anything.

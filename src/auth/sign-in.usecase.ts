@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/config.schema.js';
+import { PasswordHashingBusy } from '../infra/crypto/password-hasher.js';
 import { sha256 } from '../infra/crypto/secrets.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { Metrics } from '../infra/metrics/metrics.js';
 import { RateLimiter } from '../infra/rate-limit/rate-limiter.js';
 import { PasswordSignIn, SIGN_IN_REFUSED, type SignInAttempt } from '../oauth/grants/password-sign-in.port.js';
 import type { User } from '../users/user.js';
@@ -21,6 +23,7 @@ export class SignIn extends PasswordSignIn {
   constructor(
     private readonly limiter: RateLimiter,
     private readonly config: AppConfig,
+    @Optional() private readonly metrics?: Metrics,
   ) {
     super();
   }
@@ -37,10 +40,15 @@ export class SignIn extends PasswordSignIn {
     } catch (err) {
       // Not evaluated (the hashing pool is full, say): not a failed guess.
       await this.release(counters);
+      this.metrics?.login(err instanceof PasswordHashingBusy ? 'shed' : 'error');
       throw err;
     }
-    if (!user || user.status !== 'active') throw new DomainError(AuthErrors.INVALID_CREDENTIALS, SIGN_IN_REFUSED); // the reservation stays: a failure
+    if (!user || user.status !== 'active') {
+      this.metrics?.login('failure');
+      throw new DomainError(AuthErrors.INVALID_CREDENTIALS, SIGN_IN_REFUSED); // the reservation stays: a failure
+    }
     await this.release(counters);
+    this.metrics?.login('success');
     return user;
   }
 
@@ -61,10 +69,12 @@ export class SignIn extends PasswordSignIn {
     } catch {
       // Without the throttle's counters, password guessing would go unchecked: refuse for now.
       await this.release(reserved);
+      this.metrics?.login('unavailable');
       throw new DomainError(AuthErrors.SIGN_IN_UNAVAILABLE, 'sign-in is temporarily unavailable; retry shortly');
     }
     if (wait > 0) {
       await this.release(reserved);
+      this.metrics?.login('throttled');
       throw new DomainError(AuthErrors.TOO_MANY_SIGN_IN_ATTEMPTS, 'too many failed sign-in attempts; try again later', { headers: { 'retry-after': String(wait) } });
     }
   }

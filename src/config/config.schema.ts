@@ -76,6 +76,8 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'expected 1 to 64 letters, digits, ":", "_" or "-"')
       .default('lk'),
     REDIS_COMMAND_TIMEOUT_MS: int(200, 5, 10000),
+    METRICS_PORT: int(0, 1, 65535).transform((v) => v || undefined),
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     ACCESS_TOKEN_TTL: duration(900, 30, 86400),
     REFRESH_TOKEN_TTL: duration(30 * 86400, 60, 365 * 86400),
     SESSION_IDLE_TTL: duration(14 * 86400, 60, 365 * 86400),
@@ -107,6 +109,9 @@ export const configSchema = z
     // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
     if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
       ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${c.HTTP_REQUEST_TIMEOUT_MS})` });
+    }
+    if (c.METRICS_PORT !== undefined && c.METRICS_PORT === c.PORT) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT (the metrics are never served on the public port)' });
     }
     if (c.NODE_ENV !== 'production') return;
     if (c.BENCH_SKIP_REVOCATION_CHECK) {
@@ -150,6 +155,10 @@ export class AppConfig {
   readonly redisUrl?: string;
   readonly redisKeyPrefix!: string;
   readonly redisCommandTimeoutMs!: number;
+  /** Where `/metrics` is served (its own server); unset: no metrics at all. */
+  readonly metricsPort?: number;
+  /** The metrics server's address: loopback by default. */
+  readonly metricsHost!: string;
   readonly accessTokenTtl!: number;
   /** `aud` of every access token; Latchkey's own APIs require it. Defaults to the issuer. */
   readonly accessTokenAudience!: string;
@@ -209,6 +218,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: c.REDIS_URL,
     redisKeyPrefix: c.REDIS_KEY_PREFIX,
     redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
+    metricsPort: c.METRICS_PORT,
+    metricsHost: c.METRICS_HOST,
     accessTokenTtl: c.ACCESS_TOKEN_TTL,
     accessTokenAudience: c.ACCESS_TOKEN_AUDIENCE ?? (c.ISSUER ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
     loginMaxFailuresPerAccount: c.LOGIN_MAX_FAILURES_PER_ACCOUNT,

@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
+import { Metrics } from '../infra/metrics/metrics.js';
 import { DenylistStore, type DenylistEntry } from './denylist.store.js';
 import { type RevocationRecord, RevocationRepository } from './revocation.repository.js';
 
@@ -32,6 +33,7 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly store: DenylistStore,
     private readonly repo: RevocationRepository,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -85,6 +87,7 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
         const records = await this.repo.inForce(new Date(now));
         await this.store.rebuild(records.map((r) => toEntry(r, now)));
         if (BigInt(lastId) > BigInt(this.lastId)) this.lastId = lastId;
+        this.metrics?.denylistRebuilt();
         this.logger.log(`denylist rebuilt from PostgreSQL: ${records.length} revocations in force`);
       } finally {
         this.rebuilding = undefined;
@@ -101,6 +104,7 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
       else await this.syncOnce();
     } catch (err) {
       this.dirty = true;
+      this.metrics?.denylistSyncFailed();
       this.logger.warn(`denylist sync failed: ${(err as Error).message}`);
     }
   }
@@ -113,5 +117,6 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
     const { records, lastId } = await this.repo.since(this.lastId, new Date());
     if (records.length) await this.store.add(records.map((r) => toEntry(r, Date.now())));
     this.lastId = lastId;
+    this.metrics?.denylistSynced();
   }
 }

@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/config.schema.js';
+import { Metrics } from '../infra/metrics/metrics.js';
 import { RevocationStateUnavailable } from './revocation.errors.js';
 import { DenylistStore, type RevokedBy, type TokenRef } from './denylist.store.js';
 import { DenylistSync } from './denylist-sync.service.js';
@@ -15,6 +16,7 @@ export class RevocationChecker {
     private readonly store: DenylistStore,
     private readonly sync: DenylistSync,
     config: AppConfig,
+    @Optional() private readonly metrics?: Metrics,
   ) {
     this.skip = config.benchSkipRevocationCheck;
     if (this.skip) new Logger('Revocation').warn('BENCH_SKIP_REVOCATION_CHECK is on: revoked tokens are ACCEPTED (benchmark setting)');
@@ -36,13 +38,21 @@ export class RevocationChecker {
     if (this.skip) return null;
     if (this.sync.behind) {
       await this.sync.catchUp().catch(() => undefined);
-      if (this.sync.behind) throw new RevocationStateUnavailable('catching up with PostgreSQL');
+      if (this.sync.behind) {
+        this.metrics?.revocationCheckFailedClosed();
+        throw new RevocationStateUnavailable('catching up with PostgreSQL');
+      }
     }
+    let revokedBy: RevokedBy | null;
     try {
-      return await this.store.check(token);
+      revokedBy = await this.store.check(token);
     } catch (err) {
       if (err instanceof RevocationStateUnavailable) this.sync.markDirty();
+      this.metrics?.revocationCheckFailedClosed();
       throw err;
     }
+    if (revokedBy === null) this.metrics?.revocationCheckAccepted();
+    else this.metrics?.revocationCheckRefused(revokedBy);
+    return revokedBy;
   }
 }

@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Algorithm } from '@node-rs/argon2';
 import { AppConfig } from '../../config/config.schema.js';
 import { DomainError } from '../errors/domain-error.js';
 import { HttpErrors } from '../errors/http.errors.js';
+import { Metrics } from '../metrics/metrics.js';
 import { HashingPool, HashingTaskError } from './hashing-pool.js';
 
 /** OWASP's first argon2id configuration: m=19 MiB, t=2, p=1. */
@@ -34,9 +35,10 @@ export class PasswordHashingBusy extends DomainError {
 export class Argon2PasswordHasher extends PasswordHasher implements OnApplicationShutdown {
   readonly pool: HashingPool;
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, @Optional() metrics?: Metrics) {
     super();
     this.pool = new HashingPool(Math.max(1, availableParallelism()), ARGON2_PARAMS, config.passwordHashQueueLimit);
+    metrics?.watchHashQueue(() => this.pool.waiting);
   }
 
   private readonly prefix = `$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`;

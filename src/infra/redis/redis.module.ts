@@ -1,6 +1,7 @@
 import { Global, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../../config/config.schema.js';
+import { Metrics } from '../metrics/metrics.js';
 
 /** The shared Redis client, or null on the embedded default (no REDIS_URL). */
 export const REDIS = Symbol('REDIS');
@@ -27,15 +28,18 @@ export function createRedis(config: AppConfig): Redis {
   providers: [
     {
       provide: REDIS,
-      inject: [AppConfig],
-      useFactory: async (config: AppConfig): Promise<Redis | null> => {
+      inject: [AppConfig, { token: Metrics, optional: true }],
+      useFactory: async (config: AppConfig, metrics?: Metrics): Promise<Redis | null> => {
         const logger = new Logger('Redis');
         if (!config.redisUrl) {
           logger.warn('REDIS_URL is unset: revocation store is in-process (correct for a single instance only)');
           return null;
         }
         const redis = createRedis(config);
-        redis.on('error', (err) => logger.warn(`redis: ${err.message}`));
+        redis.on('error', (err) => {
+          metrics?.redisError();
+          logger.warn(`redis: ${err.message}`);
+        });
         await new Promise<void>((resolve) => {
           if (redis.status === 'ready') return resolve();
           redis.once('ready', () => resolve());
