@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
+import { serveApiDocs } from './infra/http/api-docs.js';
 import { jsonBodyParser } from './infra/http/json-body.js';
 import { genRequestId } from './infra/http/request-id.js';
 import { applyResponsePolicy } from './infra/http/response-policy.js';
@@ -34,5 +35,6 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   logRequests(fastify);
   app.get(Metrics).instrument(fastify);
   applyResponsePolicy(fastify);
+  serveApiDocs(app);
   return app;
 }

@@ -1,9 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AuditLog } from '../audit/audit-log.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
+import { HttpErrors } from '../infra/errors/http.errors.js';
+import { ApiErrors, BEARER, COMMON_API_ERRORS, DATE_TIME, ZodBody, ZodQuery } from '../infra/http/openapi.js';
+import { AuthErrors } from '../auth/auth.errors.js';
+import { RevocationErrors } from '../revocation/revocation.errors.js';
+import { TokensErrors } from '../tokens/tokens.errors.js';
+import { AdminErrors } from './admin.errors.js';
 import { RevocationService } from '../revocation/revocation.service.js';
 import { clientJson } from '../tokens/clients/client.presenter.js';
 import { ClientsService } from '../tokens/clients/clients.service.js';
@@ -12,7 +19,45 @@ import { auditQuery, withReason } from './admin.schemas.js';
 import { Staff, StaffGuard, staffContext } from './staff.guard.js';
 import { ApiSurface } from '../infra/errors/problem-details.filter.js';
 
+/** What every admin route may answer: no token, a bad or revoked one, not staff, not the role. */
+const STAFF_ERRORS = [...COMMON_API_ERRORS, AuthErrors.TOKEN_REQUIRED, AuthErrors.INVALID_TOKEN, AdminErrors.STAFF_ONLY, AdminErrors.ROLE_REQUIRED, RevocationErrors.REVOCATION_STATE_UNAVAILABLE];
+/** What a state change may answer besides: no reason, or a revocation not yet confirmed everywhere. */
+const CHANGE_ERRORS = [...STAFF_ERRORS, HttpErrors.VALIDATION_FAILED, RevocationErrors.REVOCATION_NOT_PROPAGATED];
+
+const CLIENT = {
+  type: 'object',
+  required: ['client_id', 'name', 'type', 'grant_types', 'scopes', 'status', 'created_at'],
+  properties: {
+    client_id: { type: 'string' },
+    name: { type: 'string' },
+    type: { type: 'string', enum: ['confidential', 'public'] },
+    grant_types: { type: 'array', items: { type: 'string', enum: ['password', 'refresh_token', 'client_credentials'] } },
+    scopes: { type: 'array', items: { type: 'string' } },
+    status: { type: 'string', enum: ['active', 'revoked'] },
+    created_at: DATE_TIME,
+  },
+};
+
+const AUDIT_ENTRY = {
+  type: 'object',
+  required: ['id', 'at', 'actor', 'action', 'target', 'reason', 'request_id', 'data'],
+  properties: {
+    id: { type: 'string' },
+    at: DATE_TIME,
+    actor: { type: 'object', properties: { type: { type: 'string' }, id: { type: 'string', nullable: true } } },
+    action: { type: 'string', example: 'user.locked' },
+    target: { type: 'object', properties: { type: { type: 'string' }, id: { type: 'string' } } },
+    reason: { type: 'string', nullable: true },
+    request_id: { type: 'string', nullable: true },
+    data: { type: 'object', additionalProperties: true },
+  },
+};
+
+const roles = (...r: string[]) => `Staff roles: ${r.map((x) => `\`${x}\``).join(' or ')}.`;
+
 /** Client apps, signing keys, the panic button and the audit log. */
+@ApiTags('admin')
+@ApiBearerAuth(BEARER)
 @Controller('admin/api')
 @ApiSurface()
 @UseGuards(StaffGuard)
@@ -26,6 +71,9 @@ export class AdminOpsController {
 
   @Get('clients')
   @Staff('admin')
+  @ApiOperation({ summary: 'List client apps', description: roles('admin') })
+  @ApiOkResponse({ description: 'Every client app (never a secret).', schema: { type: 'object', required: ['clients'], properties: { clients: { type: 'array', items: CLIENT } } } })
+  @ApiErrors(...STAFF_ERRORS)
   async listClients() {
     return {
       clients: (await this.clients.list()).map(clientJson),
@@ -35,6 +83,10 @@ export class AdminOpsController {
   @Post('clients/:id/revoke')
   @Staff('admin')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke a client app', description: `It can no longer authenticate, its sessions end, and every token issued to it is refused. ${roles('admin')}` })
+  @ZodBody(withReason)
+  @ApiOkResponse({ description: 'Revoked.', schema: { type: 'object', required: ['done'], properties: { done: { type: 'boolean', enum: [true] } } } })
+  @ApiErrors(...CHANGE_ERRORS, TokensErrors.CLIENT_NOT_FOUND)
   async revokeClient(@CurrentPrincipal() p: Principal, @Param('id') clientId: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     await this.revocation.revokeClient(clientId, staffContext(p, body.reason, req));
     return { done: true };
@@ -43,6 +95,10 @@ export class AdminOpsController {
   @Post('keys/rotate')
   @Staff('admin')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Rotate the signing key', description: `A new key signs from now on; the old one verifies until its tokens expire. ${roles('admin')}` })
+  @ZodBody(withReason)
+  @ApiOkResponse({ description: 'The new active key.', schema: { type: 'object', required: ['kid'], properties: { kid: { type: 'string' } } } })
+  @ApiErrors(...STAFF_ERRORS, HttpErrors.VALIDATION_FAILED)
   async rotateKeys(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     const ctx = staffContext(p, body.reason, req);
     // The rotation and its audit row commit together, or neither does.
@@ -54,6 +110,10 @@ export class AdminOpsController {
   @Post('keys/:kid/revoke')
   @Staff('admin')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke a signing key', description: `A compromised key: if it signs now a new key takes over first; every token it signed is refused. ${roles('admin')}` })
+  @ZodBody(withReason)
+  @ApiOkResponse({ description: 'Revoked; the key that signs now.', schema: { type: 'object', required: ['revoked', 'active'], properties: { revoked: { type: 'string' }, active: { type: 'string' } } } })
+  @ApiErrors(...CHANGE_ERRORS, TokensErrors.SIGNING_KEY_NOT_FOUND)
   async revokeKey(@CurrentPrincipal() p: Principal, @Param('kid') kid: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     // A key that signs now is replaced in the same transaction; this instance signs with the new one on return.
     await this.revocation.revokeSigningKey(kid, staffContext(p, body.reason, req));
@@ -63,6 +123,10 @@ export class AdminOpsController {
   @Post('revoke-all')
   @Staff('admin', 'security')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke everything (the panic button)', description: `Every token issued before now is refused and every session ends. ${roles('admin', 'security')}` })
+  @ZodBody(withReason)
+  @ApiOkResponse({ description: 'Done; the global cutoff.', schema: { type: 'object', required: ['done'], properties: { done: { type: 'boolean', enum: [true] }, tokens_valid_after: { type: 'string' } } } })
+  @ApiErrors(...CHANGE_ERRORS)
   async revokeAll(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     const plan = await this.revocation.revokeAll(staffContext(p, body.reason, req));
     return { done: true, tokens_valid_after: plan?.audit[0]?.data?.tokens_valid_after };
@@ -70,6 +134,10 @@ export class AdminOpsController {
 
   @Get('audit')
   @Staff('admin', 'security')
+  @ApiOperation({ summary: 'The audit log', description: `Newest first, a page at a time (\`next_cursor\`). ${roles('admin', 'security')}` })
+  @ZodQuery(auditQuery)
+  @ApiOkResponse({ description: 'A page of audit entries.', schema: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: AUDIT_ENTRY }, next_cursor: { type: 'string', nullable: true } } } })
+  @ApiErrors(...STAFF_ERRORS, HttpErrors.VALIDATION_FAILED)
   async auditLog(@Query(new ZodValidationPipe(auditQuery)) q: z.infer<typeof auditQuery>) {
     const page = await this.audit.list(q);
     return {

@@ -3,7 +3,7 @@ import { ROLE_PATTERN } from '../users/user.js';
 import { decodeUserCursor } from '../users/user-cursor.js';
 
 /** Every state-changing admin call says why; the reason goes to the audit log with the actor. */
-export const reason = z.string({ message: 'a reason (1 to 500 characters) is required' }).trim().min(1, 'a reason (1 to 500 characters) is required').max(500, 'the reason must have at most 500 characters');
+export const reason = z.string({ message: 'a reason (1 to 500 characters) is required' }).trim().min(1, 'a reason (1 to 500 characters) is required').max(500, 'the reason must have at most 500 characters').describe('Why: written to the audit log with the actor and the request id.');
 
 export const withReason = z.object({ reason }).strict();
 export const setRoles = z.object({ reason, roles: z.array(z.string().regex(ROLE_PATTERN, 'not a valid role name')).max(32) }).strict();

@@ -1,9 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
+import { HttpErrors } from '../infra/errors/http.errors.js';
+import { ApiErrors, BEARER, COMMON_API_ERRORS, DATE_TIME, ZodBody } from '../infra/http/openapi.js';
+import { RevocationErrors } from '../revocation/revocation.errors.js';
 import { RevocationService } from '../revocation/revocation.service.js';
 import { ownSessionJson } from '../tokens/sessions/session.presenter.js';
 import { SessionRepository } from '../tokens/sessions/session.repository.js';
@@ -14,7 +18,29 @@ import { ChangePassword } from './change-password.usecase.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
 import { ApiSurface } from '../infra/errors/problem-details.filter.js';
 
-const passwordChange = z.object({ current_password: z.string().min(1).max(1024), new_password: z.string().min(1).max(1024) });
+const passwordChange = z.object({
+  current_password: z.string().min(1).max(1024).describe('The current password.'),
+  new_password: z.string().min(1).max(1024).describe('At least 12 characters, not a common password, not containing the email’s local part.'),
+});
+
+/** What every route here may answer: no token, a bad or revoked one, a token of a client acting for itself. */
+const USER_TOKEN_ERRORS = [...COMMON_API_ERRORS, AuthErrors.TOKEN_REQUIRED, AuthErrors.INVALID_TOKEN, AuthErrors.USER_TOKEN_REQUIRED, RevocationErrors.REVOCATION_STATE_UNAVAILABLE];
+
+const OWN_SESSION = {
+  type: 'object',
+  required: ['sid', 'client_id', 'created_at', 'last_seen_at', 'expires_at', 'idle_expires_at', 'ip', 'user_agent', 'current'],
+  properties: {
+    sid: { type: 'string', format: 'uuid' },
+    client_id: { type: 'string' },
+    created_at: DATE_TIME,
+    last_seen_at: DATE_TIME,
+    expires_at: { ...DATE_TIME, description: 'The absolute end (REFRESH_TOKEN_TTL after sign-in).' },
+    idle_expires_at: { ...DATE_TIME, description: 'When it ends if it is not used (SESSION_IDLE_TTL).' },
+    ip: { type: 'string', nullable: true },
+    user_agent: { type: 'string', nullable: true },
+    current: { type: 'boolean', description: 'The session of the token making this call.' },
+  },
+};
 
 function requireUser(p: Principal): { userId: string; sid: string } {
   if (!p.sid) throw new DomainError(AuthErrors.USER_TOKEN_REQUIRED, 'This endpoint needs a token issued to a user, not to a client acting for itself.');
@@ -22,6 +48,8 @@ function requireUser(p: Principal): { userId: string; sid: string } {
 }
 
 /** What a signed-in user may do for themself: read their profile and sessions, end sessions. */
+@ApiTags('me')
+@ApiBearerAuth(BEARER)
 @Controller()
 @ApiSurface()
 export class MeController {
@@ -40,6 +68,9 @@ export class MeController {
    * changes, is read from the database, once, then from memory.
    */
   @Get('userinfo')
+  @ApiOperation({ summary: "The caller's profile", description: 'For a token issued to a user. The roles are those of the token, which are current: a role change refuses older tokens.' })
+  @ApiOkResponse({ description: 'The profile.', schema: { type: 'object', required: ['sub', 'email', 'roles'], properties: { sub: { type: 'string', format: 'uuid' }, email: { type: 'string', format: 'email' }, roles: { type: 'array', items: { type: 'string' } } } } })
+  @ApiErrors(...USER_TOKEN_ERRORS)
   async userinfo(@CurrentPrincipal() p: Principal) {
     const { userId } = requireUser(p);
     let email = this.emails.get(userId);
@@ -53,6 +84,9 @@ export class MeController {
   }
 
   @Get('me/sessions')
+  @ApiOperation({ summary: "The caller's live sessions" })
+  @ApiOkResponse({ description: 'Every live session of the user, the current one marked.', schema: { type: 'object', required: ['sessions'], properties: { sessions: { type: 'array', items: OWN_SESSION } } } })
+  @ApiErrors(...USER_TOKEN_ERRORS)
   async mySessions(@CurrentPrincipal() p: Principal) {
     const { userId, sid } = requireUser(p);
     return { sessions: (await this.sessions.listLive(userId)).map((s) => ownSessionJson(s, sid)) };
@@ -60,6 +94,9 @@ export class MeController {
 
   @Delete('me/sessions/:sid')
   @HttpCode(204)
+  @ApiOperation({ summary: 'End one of my sessions', description: 'Its refresh token stops working and its access tokens are refused everywhere before this returns.' })
+  @ApiNoContentResponse({ description: 'Ended.' })
+  @ApiErrors(...USER_TOKEN_ERRORS, TokensErrors.SESSION_NOT_FOUND, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   async endMySession(@CurrentPrincipal() p: Principal, @Param('sid') target: string, @Req() req: FastifyRequest): Promise<void> {
     const { userId } = requireUser(p);
     const session = await this.sessions.find(target);
@@ -70,6 +107,10 @@ export class MeController {
   /** Checks the current password, sets the new one, and ends every other session of the user at once. */
   @Post('me/password')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Change my password', description: 'Checks the current password, sets the new one, and ends every other session of the user at once.' })
+  @ZodBody(passwordChange)
+  @ApiNoContentResponse({ description: 'Changed.' })
+  @ApiErrors(...USER_TOKEN_ERRORS, HttpErrors.VALIDATION_FAILED, AuthErrors.WRONG_PASSWORD, AuthErrors.TOO_MANY_SIGN_IN_ATTEMPTS, AuthErrors.SIGN_IN_UNAVAILABLE, HttpErrors.PASSWORD_HASHING_BUSY, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   async changePassword(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(passwordChange)) body: z.infer<typeof passwordChange>, @Req() req: FastifyRequest): Promise<void> {
     const { userId, sid } = requireUser(p);
     await this.changePasswordUseCase.execute({ userId, sid, currentPassword: body.current_password, newPassword: body.new_password, ip: req.ip ?? null, requestId: String(req.id) });
@@ -77,6 +118,9 @@ export class MeController {
 
   @Post('auth/logout')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Sign out', description: "Ends the token's session: its refresh token stops working and its access tokens are refused everywhere before this returns." })
+  @ApiNoContentResponse({ description: 'Signed out.' })
+  @ApiErrors(...USER_TOKEN_ERRORS, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   async logout(@CurrentPrincipal() p: Principal, @Req() req: FastifyRequest): Promise<void> {
     const { userId, sid } = requireUser(p);
     await this.revocation.revokeSession(sid, { actorType: 'user', actorId: userId, reason: 'logout', requestId: String(req.id) }, 'session.logout');

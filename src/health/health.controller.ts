@@ -1,9 +1,26 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../infra/http/credential.decorator.js';
+import { ApiErrors, COMMON_API_ERRORS } from '../infra/http/openapi.js';
 import { RevocationChecker } from '../revocation/revocation-checker.js';
 import { ApiSurface } from '../infra/errors/problem-details.filter.js';
 
+const CHECKS = {
+  type: 'object',
+  additionalProperties: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['up', 'down'] }, message: { type: 'string' } }, additionalProperties: true },
+  example: { database: { status: 'up' }, redis: { status: 'up' } },
+};
+
+/** Terminus's answer when every check is up. */
+const READY = {
+  type: 'object',
+  required: ['status', 'info', 'error', 'details'],
+  properties: { status: { type: 'string', enum: ['ok'] }, info: CHECKS, error: CHECKS, details: CHECKS },
+};
+
+@ApiTags('health')
+@ApiSecurity({})
 @Controller('health')
 @ApiSurface()
 @Public()
@@ -17,13 +34,21 @@ export class HealthController {
 
   /** The process is up. */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiOkResponse({ description: 'Up.', schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } })
+  @ApiErrors(...COMMON_API_ERRORS)
   live() {
     return { status: 'ok' };
   }
 
   /** The database answers, and Redis when it is configured. */
   @Get('ready')
-  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: the database answers, and Redis when configured with a complete denylist' })
+  @ApiOkResponse({ description: 'Ready: every check is up.', schema: READY })
+  @ApiErrors(...COMMON_API_ERRORS)
+  // The same Cache-Control as the default; terminus's own swagger schema is left out (it is added only when
+  // terminus can require() @nestjs/swagger, and a failing check is answered as problem+json here).
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   ready() {
     return this.health.check([() => this.database.pingCheck('database', { timeout: 1000 }), () => this.redisCheck()]);
   }

@@ -10,6 +10,20 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  * guarded nor on the list fails here.
  */
 
+/**
+ * The OpenAPI document and its UI (src/infra/http/openapi.ts): public, and served straight on
+ * Fastify, so no Nest controller declares them.
+ */
+const DOCS_ROUTES = [
+  'GET /docs',
+  'GET /docs/openapi.json',
+  'GET /docs/swagger-initializer.js',
+  'GET /docs/swagger-ui.css',
+  'GET /docs/swagger-ui-bundle.js',
+  'GET /docs/swagger-ui-standalone-preset.js',
+  'GET /docs/favicon-32x32.png',
+];
+
 /** Every route that may be called without an access token. Add to it only on purpose. */
 const PUBLIC_ROUTES = [
   'GET /health/live',
@@ -21,6 +35,7 @@ const PUBLIC_ROUTES = [
   'GET /.well-known/openid-configuration',
   'GET /.well-known/oauth-authorization-server',
   'GET /.well-known/jwks.json',
+  ...DOCS_ROUTES,
 ].sort();
 
 interface Route {
@@ -115,17 +130,12 @@ describe('every route is guarded or on the public allow-list', () => {
     expect(new Set(routes.map(key)).size).toBe(routes.length);
   });
 
-  it('serves exactly the routes the controllers declare (nothing registered around Nest)', () => {
-    expect(fastifyRoutes(t)).toEqual(routes.map(key));
+  it('serves exactly the routes the controllers declare, and the docs (nothing else registered around Nest)', () => {
+    expect(fastifyRoutes(t)).toEqual([...routes.map(key), ...DOCS_ROUTES].sort());
   });
 
   it('has exactly the allow-listed @Public() routes', () => {
-    expect(
-      routes
-        .filter((r) => r.isPublic)
-        .map(key)
-        .sort(),
-    ).toEqual(PUBLIC_ROUTES);
+    expect([...routes.filter((r) => r.isPublic).map(key), ...DOCS_ROUTES].sort()).toEqual(PUBLIC_ROUTES);
   });
 
   it('answers 401 with a Bearer challenge to every other route called without a token', async () => {
@@ -155,7 +165,8 @@ describe('every route is guarded or on the public allow-list', () => {
 
   it('answers the public routes without a token', async () => {
     const results: string[] = [];
-    for (const r of routes.filter((x) => x.isPublic)) {
+    const docs = DOCS_ROUTES.map((k) => ({ method: k.split(' ')[0], path: k.split(' ')[1] }));
+    for (const r of [...routes.filter((x) => x.isPublic), ...docs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))) {
       const res = await fetch(`${t.url}${fillParams(r.path)}`, { method: r.method });
       await res.arrayBuffer();
       // POST /oauth/token without a body is an OAuth error (400), not an authentication challenge.
