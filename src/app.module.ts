@@ -15,6 +15,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { RevocationModule } from './revocation/revocation.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { AuditModule } from './audit/audit.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -27,7 +28,7 @@ export class AppModule {
   static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule, DatabaseModule.forRoot(databaseUrl), RedisModule, AuditModule, UsersModule, RevocationModule, AuthModule, OAuthModule, AdminModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule, DatabaseModule.forRoot(databaseUrl), RedisModule, AuditModule, UsersModule, RevocationModule, AuthModule, OAuthModule, AdminModule, HealthModule, RetentionModule],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         // Bad input is refused before the authentication guard reads anything.

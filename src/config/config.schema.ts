@@ -100,6 +100,13 @@ export const configSchema = z
     HTTP_REQUEST_TIMEOUT_MS: int(30000, 1000, 3600000),
     HTTP_HEADERS_TIMEOUT_MS: int(10000, 1000, 3600000),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5000, 1000, 3600000),
+    RETENTION_INTERVAL: z
+      .string()
+      .optional()
+      .transform((v) => (v?.toLowerCase() === 'off' ? '0' : v))
+      .pipe(duration(3600, 0, 7 * 86400)),
+    RETENTION_GRACE: duration(7 * 86400, 60, 365 * 86400),
+    RETENTION_BATCH_SIZE: int(1000, 1, 100000),
   })
   .superRefine((c, ctx) => {
     // The password's strength is the users module's rule: checked at bootstrap (see AdminBootstrapService).
@@ -184,6 +191,12 @@ export class AppConfig {
   readonly httpHeadersTimeoutMs!: number;
   /** An idle keep-alive connection is closed after this. */
   readonly httpKeepAliveTimeoutMs!: number;
+  /** Seconds between two retention rounds (about; jittered); 0: retention off. */
+  readonly retentionInterval!: number;
+  /** Seconds a row is kept after it stopped mattering (sessions and refresh tokens: plus the access-token TTL). */
+  readonly retentionGrace!: number;
+  /** Rows deleted per retention batch (one short transaction each). */
+  readonly retentionBatchSize!: number;
 }
 
 export class ConfigError extends Error {
@@ -238,5 +251,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     httpRequestTimeoutMs: c.HTTP_REQUEST_TIMEOUT_MS,
     httpHeadersTimeoutMs: c.HTTP_HEADERS_TIMEOUT_MS,
     httpKeepAliveTimeoutMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    retentionInterval: c.RETENTION_INTERVAL,
+    retentionGrace: c.RETENTION_GRACE,
+    retentionBatchSize: c.RETENTION_BATCH_SIZE,
   } satisfies AppConfig);
 }

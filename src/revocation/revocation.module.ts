@@ -11,12 +11,14 @@ import { MemoryDenylistStore } from './memory-denylist.store.js';
 import { SqlRevocationRepository } from './persistence/sql-revocation.repository.js';
 import { RedisDenylistStore } from './redis-denylist.store.js';
 import { RevocationChecker } from './revocation-checker.js';
+import { RevocationRetention } from './revocation-retention.js';
 import { RevocationRepository } from './revocation.repository.js';
 import { RevocationService } from './revocation.service.js';
 
 /**
  * The revocation door. Only `RevocationService` (to revoke) and `RevocationChecker` (to ask) leave
- * this module: the denylist and its sync are reachable through them alone.
+ * this module: the denylist and its sync are reachable through them alone. `RevocationRetention`
+ * (the retention job's) deletes only records no longer in force.
  */
 @Global()
 @Module({
@@ -25,6 +27,7 @@ import { RevocationService } from './revocation.service.js';
     RevocationService,
     DenylistSync,
     RevocationChecker,
+    RevocationRetention,
     { provide: RevocationRepository, useClass: SqlRevocationRepository },
     {
       provide: DenylistStore,
@@ -32,6 +35,6 @@ import { RevocationService } from './revocation.service.js';
       useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisDenylistStore(redis, config.redisKeyPrefix) : new MemoryDenylistStore()),
     },
   ],
-  exports: [RevocationService, RevocationChecker],
+  exports: [RevocationService, RevocationChecker, RevocationRetention],
 })
 export class RevocationModule {}

@@ -30,4 +30,17 @@ export abstract class RevocationRepository {
   abstract latestId(): Promise<string>;
   /** Revocations recorded after `afterId` (all still in force), and the newest id seen. */
   abstract since(afterId: string, now: Date): Promise<{ records: RevocationRecord[]; lastId: string }>;
+  /**
+   * Retention: deletes, in the caller's transaction, at most `limit` records (by id, after
+   * `afterId`) whose `honour_until` passed more than `olderThanSeconds` ago. Such a record is no
+   * longer in force, so neither the rebuild nor the catch-up would apply it.
+   */
+  abstract prune(tx: Tx, olderThanSeconds: number, afterId: string | null, limit: number): Promise<RevocationPruneBatch>;
+}
+
+/** One batch of a prune: rows looked at, rows deleted, the greatest id looked at (null: none). */
+export interface RevocationPruneBatch {
+  picked: number;
+  deleted: number;
+  last: string | null;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Tx } from '../../infra/database/database.js';
 import type { DenylistKind } from '../denylist.store.js';
-import { type RevocationRecord, RevocationRepository } from '../revocation.repository.js';
+import { type RevocationPruneBatch, type RevocationRecord, RevocationRepository } from '../revocation.repository.js';
 
 interface RecordRow {
   id?: string;
@@ -50,5 +50,17 @@ export class SqlRevocationRepository extends RevocationRepository {
     );
     const lastId = rows.length ? rows[rows.length - 1].id! : afterId;
     return { records: rows.filter((r) => new Date(r.honour_until) > now).map(toRecord), lastId };
+  }
+
+  async prune(tx: Tx, olderThanSeconds: number, afterId: string | null, limit: number): Promise<RevocationPruneBatch> {
+    const [row] = await tx.query<RevocationPruneBatch>(
+      `WITH pick AS MATERIALIZED (
+         SELECT id FROM revocations WHERE id > $1::bigint AND honour_until < now() - make_interval(secs => $2)
+          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED
+       ), gone AS (DELETE FROM revocations WHERE id IN (SELECT id FROM pick) RETURNING id)
+       SELECT (SELECT count(*) FROM pick)::int AS picked, (SELECT count(*) FROM gone)::int AS deleted, (SELECT max(id)::text FROM pick) AS last`,
+      [afterId ?? '0', olderThanSeconds, limit],
+    );
+    return row;
   }
 }

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { SessionRetentionRepository } from '../tokens/sessions/session-retention.repository.js';
+import { RetentionService } from './retention.service.js';
+
+/**
+ * The retention job. `RevocationRetention` comes from the (global) revocation module; the sessions'
+ * prune statements are the tokens module's own persistence, provided here for this job alone.
+ */
+@Module({
+  providers: [RetentionService, SessionRetentionRepository],
+  exports: [RetentionService],
+})
+export class RetentionModule {}
