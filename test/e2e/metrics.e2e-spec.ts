@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Server } from 'node:net';
 import { authGet, basic, createClient, createUser, login, PASSWORD, tokenRequest, type TestClient } from '../support/fixtures.js';
+import { withRealRedis } from '../support/real-redis.js';
+import { TcpProxy, redisTarget } from '../support/tcp-proxy.js';
 import { freePort, startTestApp, type TestApp } from '../support/test-app.js';
 
 /** The value of one series in a Prometheus text exposition (undefined when absent). */
@@ -138,4 +140,75 @@ describe('metrics on (METRICS_PORT)', () => {
     expect((await fetch(`${base}/`)).status).toBe(404);
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(404);
   });
+});
+
+describe('metrics on: logins shed by a full hashing queue', () => {
+  it('counts each 503 of a full hashing queue as shed, never as a failure', async () => {
+    const metricsPort = await freePort();
+    const t = await startTestApp({ env: { METRICS_PORT: String(metricsPort), PASSWORD_HASH_QUEUE_LIMIT: '1', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000', LOGIN_MAX_FAILURES_PER_IP: '1000' } });
+    try {
+      const client = await createClient(t.app);
+      const user = await createUser(t.app);
+      const answers = await Promise.all(Array.from({ length: 16 }, () => tokenRequest(t, client, { grant_type: 'password', username: user.email, password: user.password })));
+      const statuses = answers.map((a) => a.status);
+      const shed = statuses.filter((s) => s === 503).length;
+      expect(shed).toBeGreaterThan(0);
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(series(text, 'latchkey_logins_total', { result: 'shed' })).toBe(shed);
+      expect(series(text, 'latchkey_logins_total', { result: 'success' })).toBe(statuses.filter((s) => s === 200).length);
+      expect(series(text, 'latchkey_logins_total', { result: 'failure' })).toBe(0);
+      expect(series(text, 'latchkey_http_requests_total', { method: 'POST', route: '/oauth/token', status: '503' })).toBe(shed);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+withRealRedis('metrics on: Redis gone', () => {
+  let t: TestApp;
+  let proxy: TcpProxy;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    const target = redisTarget();
+    proxy = new TcpProxy(target.host, target.port);
+    const port = await proxy.start();
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    t = await startTestApp({ env: { METRICS_PORT: String(metricsPort), REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: '150' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await proxy?.cut();
+  });
+
+  it('counts the checks that failed closed and the Redis client errors', async () => {
+    const client = await createClient(t.app);
+    const user = await createUser(t.app);
+    const tokens = await login(t, client, user);
+    expect((await authGet(t, '/userinfo', tokens.access_token)).status).toBe(200);
+    await proxy.cut();
+    const res = await fetch(`${t.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` }, signal: AbortSignal.timeout(10_000) });
+    expect(res.status).toBe(503);
+    await res.text();
+    // Give the client a moment to notice the lost connection (its 'error' events).
+    let text = '';
+    for (let i = 0; i < 50; i++) {
+      text = await (await fetch(metricsUrl)).text();
+      if ((series(text, 'latchkey_redis_errors_total') ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(series(text, 'latchkey_revocation_checks_total', { result: 'failed_closed' })).toBeGreaterThanOrEqual(1);
+    expect(series(text, 'latchkey_revocation_checks_total', { result: 'accepted' })).toBe(1);
+    expect(series(text, 'latchkey_redis_errors_total')).toBeGreaterThan(0);
+    expect(series(text, 'latchkey_http_requests_total', { method: 'GET', route: '/userinfo', status: '503' })).toBe(1);
+    // Back: the instance catches up and accepts the token again.
+    await proxy.restore();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await authGet(t, '/userinfo', tokens.access_token)).status;
+    }
+    expect(status).toBe(200);
+  }, 30_000);
 });
