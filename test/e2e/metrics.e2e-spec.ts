@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Server } from 'node:net';
+import { DataSource } from 'typeorm';
 import { authGet, basic, createClient, createUser, login, PASSWORD, tokenRequest, type TestClient } from '../support/fixtures.js';
 import { withRealRedis } from '../support/real-redis.js';
 import { TcpProxy, redisTarget } from '../support/tcp-proxy.js';
@@ -133,6 +134,16 @@ describe('metrics on (METRICS_PORT)', () => {
       expect(text).not.toContain(secret);
     }
     expect(text).not.toContain('@example.com');
+  });
+
+  it('counts a failed PostgreSQL statement, but not an integrity violation (an answer such as EMAIL_TAKEN)', async () => {
+    const queryErrors = async () => series(await (await fetch(metricsUrl)).text(), 'latchkey_postgres_errors_total', { source: 'query' })!;
+    const before = await queryErrors();
+    await expect(t.app.get(DataSource).query('SELECT 1 / 0')).rejects.toThrow();
+    expect(await queryErrors()).toBe(before + 1);
+    const taken = await createUser(t.app);
+    await expect(createUser(t.app, { email: taken.email })).rejects.toThrow();
+    expect(await queryErrors()).toBe(before + 1);
   });
 
   it('answers 404 on the metrics port for anything but GET /metrics', async () => {
