@@ -115,8 +115,13 @@ function asNobody(socketPath: string, file: string): string {
     const s = net.connect(${JSON.stringify(socketPath)});
     s.once('connect', () => { console.log(read + ' connected'); s.destroy(); });
     s.once('error', (e) => console.log(read + ' ' + e.code));`;
-  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000, cwd: '/' });
-  return r.stdout.trim();
+  // This run's Node may live where nobody cannot reach it (CI installs Node 24 under root's cache):
+  // any Node that user can run will do for a socket connect and a file read.
+  for (const node of [process.execPath, '/usr/bin/node', '/usr/local/bin/node']) {
+    const r = spawnSync(node, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000, cwd: '/' });
+    if (!r.error && r.status === 0) return r.stdout.trim();
+  }
+  throw new Error('no Node binary that the user nobody can run');
 }
 
 describe('the embedded database is open to the service user only (no TCP port)', () => {
