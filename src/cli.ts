@@ -4,13 +4,13 @@ import { NestFactory } from '@nestjs/core';
 import { Command, CommanderError } from 'commander';
 import { DataSource } from 'typeorm';
 import { ConfigModule } from './config/config.module.js';
-import { type AppConfig, ConfigError, loadConfig } from './config/config.schema.js';
+import { type AppConfig, ConfigError } from './config/config.schema.js';
+import { loadStartupConfig } from './startup-config.js';
 import { DatabaseModule } from './infra/database/database.module.js';
 import { dataSourceOptions } from './infra/database/data-source.js';
 import { type DatabaseEndpoint, openDatabase } from './infra/database/open-database.js';
 import { DomainError } from './infra/errors/domain-error.js';
 import type { User } from './users/user.js';
-import { adminPasswordError } from './users/password-policy.js';
 import { userJson } from './users/user.presenter.js';
 import { UsersModule } from './users/users.module.js';
 import { UsersService } from './users/users.service.js';
@@ -171,10 +171,7 @@ function program(cli: Cli): Command {
 async function main(argv: string[]): Promise<number> {
   let config: AppConfig;
   try {
-    config = loadConfig();
-    // The bootstrap admin's password is the users' rule; refused here as at the service's start.
-    const adminProblem = adminPasswordError(config);
-    if (adminProblem) throw adminProblem;
+    config = loadStartupConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

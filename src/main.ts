@@ -1,14 +1,12 @@
 import './gc-tuning.js';
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from './config/config.schema.js';
-import { adminPasswordError } from './users/password-policy.js';
+import { ConfigError } from './config/config.schema.js';
+import { loadStartupConfig } from './startup-config.js';
 
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
-    const adminProblem = adminPasswordError(config);
-    if (adminProblem) throw adminProblem;
+    config = loadStartupConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

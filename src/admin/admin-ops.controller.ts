@@ -1,28 +1,21 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AuditLog } from '../audit/audit-log.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
 import { HttpErrors } from '../infra/errors/http.errors.js';
-import { ApiErrors, BEARER, COMMON_API_ERRORS, DATE_TIME, ZodBody, ZodQuery } from '../infra/http/openapi.js';
-import { AuthErrors } from '../auth/auth.errors.js';
-import { RevocationErrors } from '../revocation/revocation.errors.js';
+import { ApiErrors, DATE_TIME, ZodBody, ZodQuery } from '../infra/http/openapi.js';
 import { TokensErrors } from '../tokens/tokens.errors.js';
-import { AdminErrors } from './admin.errors.js';
 import { RevocationService } from '../revocation/revocation.service.js';
 import { clientJson } from '../tokens/clients/client.presenter.js';
 import { ClientsService } from '../tokens/clients/clients.service.js';
 import { KeyService } from '../tokens/keys/key.service.js';
 import { auditQuery, withReason } from './admin.schemas.js';
-import { Staff, StaffGuard, staffContext } from './staff.guard.js';
-import { ApiSurface } from '../infra/errors/problem-details.filter.js';
+import { Staff, staffContext } from './staff.guard.js';
+import { AdminApi, CHANGE_ERRORS, STAFF_ERRORS, staffRoles as roles } from './admin-api.js';
 
-/** What every admin route may answer: no token, a bad or revoked one, not staff, not the role. */
-const STAFF_ERRORS = [...COMMON_API_ERRORS, AuthErrors.TOKEN_REQUIRED, AuthErrors.INVALID_TOKEN, AdminErrors.STAFF_ONLY, AdminErrors.ROLE_REQUIRED, RevocationErrors.REVOCATION_STATE_UNAVAILABLE];
-/** What a state change may answer besides: no reason, or a revocation not yet confirmed everywhere. */
-const CHANGE_ERRORS = [...STAFF_ERRORS, HttpErrors.VALIDATION_FAILED, RevocationErrors.REVOCATION_NOT_PROPAGATED];
 
 const CLIENT = {
   type: 'object',
@@ -53,14 +46,8 @@ const AUDIT_ENTRY = {
   },
 };
 
-const roles = (...r: string[]) => `Staff roles: ${r.map((x) => `\`${x}\``).join(' or ')}.`;
-
 /** Client apps, signing keys, the panic button and the audit log. */
-@ApiTags('admin')
-@ApiBearerAuth(BEARER)
-@Controller('admin/api')
-@ApiSurface()
-@UseGuards(StaffGuard)
+@AdminApi()
 export class AdminOpsController {
   constructor(
     private readonly clients: ClientsService,

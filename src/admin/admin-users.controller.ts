@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AuditLog } from '../audit/audit-log.js';
@@ -8,9 +8,7 @@ import { Database } from '../infra/database/database.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
 import { HttpErrors } from '../infra/errors/http.errors.js';
-import { ApiErrors, BEARER, COMMON_API_ERRORS, DATE_TIME, ZodBody, ZodQuery } from '../infra/http/openapi.js';
-import { AuthErrors } from '../auth/auth.errors.js';
-import { RevocationErrors } from '../revocation/revocation.errors.js';
+import { ApiErrors, DATE_TIME, ZodBody, ZodQuery } from '../infra/http/openapi.js';
 import { RevocationService } from '../revocation/revocation.service.js';
 import { sessionJson } from '../tokens/sessions/session.presenter.js';
 import { SessionRepository } from '../tokens/sessions/session.repository.js';
@@ -18,18 +16,13 @@ import { TokensErrors } from '../tokens/tokens.errors.js';
 import type { User } from '../users/user.js';
 import { userJson } from '../users/user.presenter.js';
 import { userNotFound, UsersErrors } from '../users/users.errors.js';
-import { AdminErrors } from './admin.errors.js';
 import { UsersService } from '../users/users.service.js';
 import { createUser, listQuery, setRoles, withReason } from './admin.schemas.js';
-import { Staff, StaffGuard, staffContext } from './staff.guard.js';
-import { ApiSurface } from '../infra/errors/problem-details.filter.js';
+import { Staff, staffContext } from './staff.guard.js';
+import { AdminApi, CHANGE_ERRORS, STAFF_ERRORS, staffRoles as roles } from './admin-api.js';
 
 const done = (plan: unknown) => ({ done: true, changed: plan !== null });
 
-/** What every admin route may answer: no token, a bad or revoked one, not staff, not the role. */
-const STAFF_ERRORS = [...COMMON_API_ERRORS, AuthErrors.TOKEN_REQUIRED, AuthErrors.INVALID_TOKEN, AdminErrors.STAFF_ONLY, AdminErrors.ROLE_REQUIRED, RevocationErrors.REVOCATION_STATE_UNAVAILABLE];
-/** What a state change may answer besides: no reason, or a revocation not yet confirmed everywhere. */
-const CHANGE_ERRORS = [...STAFF_ERRORS, HttpErrors.VALIDATION_FAILED, RevocationErrors.REVOCATION_NOT_PROPAGATED];
 
 const USER = {
   type: 'object',
@@ -68,14 +61,8 @@ const DONE = {
   properties: { done: { type: 'boolean', enum: [true] }, changed: { type: 'boolean', description: 'false when there was nothing to change (the call is idempotent).' } },
 };
 
-const roles = (...r: string[]) => `Staff roles: ${r.map((x) => `\`${x}\``).join(' or ')}.`;
-
 /** Staff find users, see their sessions, lock, unlock, sign them out everywhere, change roles. */
-@ApiTags('admin')
-@ApiBearerAuth(BEARER)
-@Controller('admin/api')
-@ApiSurface()
-@UseGuards(StaffGuard)
+@AdminApi()
 export class AdminUsersController {
   constructor(
     private readonly users: UsersService,
