@@ -28,6 +28,8 @@ interface Case {
   path: string;
   /** JSON body, or form parameters for the OAuth endpoints. */
   json?: unknown;
+  /** A JSON body sent as it is (too deep for JSON.stringify). */
+  rawJson?: string;
   form?: Record<string, string>;
   auth: 'none' | 'user' | 'admin' | 'basic';
   oauth?: boolean;
@@ -87,6 +89,13 @@ describe('bad input at every route', () => {
     ] as const) list.push({ name: `NUL in the JSON body of ${method} ${path.replace(userId, ':id').replace(client.clientId, ':client')}`, method, path, json, auth: 'admin' });
     list.push({ name: 'NUL in the current password of POST /me/password', method: 'POST', path: '/me/password', json: { current_password: nulText, new_password: 'another long passphrase' }, auth: 'user' });
     list.push({ name: 'NUL in the new password of POST /me/password', method: 'POST', path: '/me/password', json: { current_password: 'a long enough passphrase', new_password: nulText }, auth: 'user' });
+    // Nested far deeper than any real body (still within the 64 KB limit), with and without a NUL at the bottom.
+    const deep = (n: number, leaf: string) => `${'['.repeat(n)}${JSON.stringify(leaf)}${']'.repeat(n)}`;
+    for (const [method, path, auth] of [['POST', '/me/password', 'none'], ['POST', '/admin/api/users', 'admin'], ['POST', '/auth/logout', 'user'], ['POST', `/admin/api/users/${userId}/lock`, 'admin']] as const) {
+      // (Logout takes no body: a deep one without a NUL is no bad input, so that case goes without a token.)
+      list.push({ name: `a body nested 20,000 deep at ${method} ${path.replace(userId, ':id')}`, method, path, rawJson: deep(20_000, 'x'), auth: path === '/auth/logout' ? 'none' : auth });
+      list.push({ name: `a NUL 20,000 deep at ${method} ${path.replace(userId, ':id')}`, method, path, rawJson: deep(20_000, nulText), auth });
+    }
     // Wrong JSON types.
     list.push({ name: 'a number for a reason', method: 'POST', path: `/admin/api/users/${userId}/lock`, json: { reason: 42 }, auth: 'admin' });
     list.push({ name: 'a string for the roles', method: 'PUT', path: `/admin/api/users/${userId}/roles`, json: { reason, roles: 'admin' }, auth: 'admin' });
@@ -131,7 +140,10 @@ describe('bad input at every route', () => {
       if (c.auth === 'admin') headers.authorization = `Bearer ${adminToken}`;
       if (c.auth === 'basic') headers.authorization = basic(client);
       if (c.name.startsWith('NUL in the Basic client id')) headers.authorization = `Basic ${Buffer.from(`${client.clientId}${NUL}:${client.clientSecret}`).toString('base64')}`;
-      if (c.json !== undefined) {
+      if (c.rawJson !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = c.rawJson;
+      } else if (c.json !== undefined) {
         headers['content-type'] = 'application/json';
         body = JSON.stringify(c.json);
       } else if (c.form) {

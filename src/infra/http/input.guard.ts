@@ -5,21 +5,23 @@ import { ValidationFailed } from '../errors/domain-error.js';
 /** PostgreSQL refuses U+0000 in text: a request carrying it is refused here, before anything reads it. */
 const NUL = '\u0000';
 
-/** Where in `value` (a parsed body, query or params) a NUL first appears, keys included, as a field path; null if nowhere. */
+/**
+ * Where in `value` (a parsed body, query or params) a NUL first appears, keys included, as a field
+ * path; null if nowhere. Walks with a stack of its own, not recursion: a body nested thousands deep
+ * (it fits in 64 KB) is walked like any other, it cannot exhaust the call stack.
+ */
 export function nulAt(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return value.includes(NUL) ? path : null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const at = nulAt(value[i], `${path}.${i}`);
-      if (at) return at;
-    }
-    return null;
-  }
-  if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      if (key.includes(NUL)) return `${path}.(key)`;
-      const at = nulAt(v, `${path}.${key}`);
-      if (at) return at;
+  const pending: [unknown, string][] = [[value, path]];
+  while (pending.length) {
+    const [v, at] = pending.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes(NUL)) return at;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) pending.push([v[i], `${at}.${i}`]);
+    } else if (v && typeof v === 'object') {
+      const entries = Object.entries(v);
+      for (const [key] of entries) if (key.includes(NUL)) return `${at}.(key)`;
+      for (let i = entries.length - 1; i >= 0; i--) pending.push([entries[i][1], `${at}.${entries[i][0]}`]);
     }
   }
   return null;
