@@ -50,6 +50,17 @@ export class Metrics {
     this.enabled = config.metricsPort !== undefined;
     for (const m of this.http.collectors()) this.registry.registerMetric(m);
     const registers = [this.registry];
+    /** A counter with no labels, read from this instance's tally on each scrape. */
+    const total = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name: `${PREFIX}${name}`,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
     const n = this.n;
     new Counter({
       name: `${PREFIX}revocation_checks_total`,
@@ -71,24 +82,8 @@ export class Metrics {
         this.set((Date.now() - (n.lastSyncMs ?? n.startedMs)) / 1000);
       },
     });
-    new Counter({
-      name: `${PREFIX}denylist_rebuilds_total`,
-      help: 'Complete rebuilds of the denylist from PostgreSQL (at start-up, and when the store lost its data).',
-      registers,
-      collect() {
-        this.reset();
-        this.inc(n.denylistRebuilds);
-      },
-    });
-    new Counter({
-      name: `${PREFIX}denylist_sync_failures_total`,
-      help: 'Denylist syncs (or rebuilds) that failed; until one succeeds, this instance refuses tokens (fails closed).',
-      registers,
-      collect() {
-        this.reset();
-        this.inc(n.denylistSyncFailures);
-      },
-    });
+    total('denylist_rebuilds_total', 'Complete rebuilds of the denylist from PostgreSQL (at start-up, and when the store lost its data).', () => n.denylistRebuilds);
+    total('denylist_sync_failures_total', 'Denylist syncs (or rebuilds) that failed; until one succeeds, this instance refuses tokens (fails closed).', () => n.denylistSyncFailures);
     new Counter({
       name: `${PREFIX}logins_total`,
       help: 'Password checks (the password grant, POST /me/password) by result: success, failure, throttled (429), shed (503, the hashing queue is full), unavailable (503, the throttle store failed), error.',
@@ -107,15 +102,7 @@ export class Metrics {
         this.set(n.hashQueueDepth());
       },
     });
-    new Counter({
-      name: `${PREFIX}redis_errors_total`,
-      help: 'Errors the Redis client reported (connection lost or refused, protocol errors).',
-      registers,
-      collect() {
-        this.reset();
-        this.inc(n.redisErrors);
-      },
-    });
+    total('redis_errors_total', 'Errors the Redis client reported (connection lost or refused, protocol errors).', () => n.redisErrors);
     new Counter({
       name: `${PREFIX}postgres_errors_total`,
       help: 'PostgreSQL errors: query (a failed statement, integrity violations excluded: they are answers such as EMAIL_TAKEN), connect (no connection could be had), pool (an idle connection failed).',
