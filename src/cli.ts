@@ -10,6 +10,7 @@ import { DatabaseModule } from './infra/database/database.module.js';
 import { dataSourceOptions } from './infra/database/data-source.js';
 import { type DatabaseEndpoint, openDatabase } from './infra/database/open-database.js';
 import { DomainError } from './infra/errors/domain-error.js';
+import { HttpErrors } from './infra/errors/http.errors.js';
 import type { User } from './users/user.js';
 import { userJson } from './users/user.presenter.js';
 import { UsersModule } from './users/users.module.js';
@@ -19,6 +20,11 @@ import { clientJson } from './tokens/clients/client.presenter.js';
 import { ClientsService } from './tokens/clients/clients.service.js';
 import { KeyService } from './tokens/keys/key.service.js';
 import { TokensModule } from './tokens/tokens.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { subscriptionJson } from './webhooks/subscription.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
+import { EVENT_TYPES } from './webhooks/webhook-events.js';
 
 /** Exit codes: 0 done, 1 failed, 2 bad input (with a one-line reason). */
 interface Cli {
@@ -42,7 +48,8 @@ async function database(cli: Cli): Promise<DatabaseEndpoint> {
 /** A Nest context with the database and the given feature modules, no HTTP server. */
 async function context(cli: Cli, ...features: Type[]): Promise<INestApplicationContext> {
   const { url } = await database(cli);
-  @Module({ imports: [ConfigModule.forRoot(cli.config), DatabaseModule.forRoot(url), RedisModule, ...features] })
+  // A command never delivers webhooks: the service's workers do.
+  @Module({ imports: [ConfigModule.forRoot({ ...cli.config, webhookWorker: false }), DatabaseModule.forRoot(url), RedisModule, ...features] })
   class CliModule {}
   cli.context = await NestFactory.createApplicationContext(CliModule, { logger: ['error'], abortOnError: false });
   return cli.context;
@@ -139,6 +146,43 @@ function program(cli: Cli): Command {
       cli.json ||= Boolean(o.json);
       const kid = await (await context(cli, TokensModule)).get(KeyService).rotate();
       out(cli, { kid }, `rotated: ${kid} is the active signing key`);
+    });
+
+  root
+    .command('webhook:create')
+    .description('subscribe a service to revocation events; its signing secret is printed once')
+    .requiredOption('--url <url>', 'where events are POSTed (https; http outside production)')
+    .option('--description <text>', 'what the subscriber is', '')
+    .option('--event <type>', `an event type to send (${EVENT_TYPES.join(', ')}); repeat for several; none: every type`, collect, [] as string[])
+    .option('--disabled', 'create it disabled')
+    .option('--reason <text>', 'why, for the audit log', 'created with the CLI')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { url: string; description: string; event: string[]; disabled?: boolean; reason: string; json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const unknown = o.event.filter((e) => e !== '*' && !(EVENT_TYPES as readonly string[]).includes(e));
+      if (unknown.length) throw new DomainError(HttpErrors.BAD_REQUEST, `unknown event type ${unknown.join(', ')} (known: ${EVENT_TYPES.join(', ')})`);
+      const webhooks = (await context(cli, AuditModule, WebhooksModule)).get(WebhooksService);
+      const eventTypes = o.event.length && !o.event.includes('*') ? [...new Set(o.event)] : null;
+      const { subscription, secret } = await webhooks.create(
+        { url: o.url, description: o.description, eventTypes, enabled: !o.disabled },
+        { actorType: 'system', actorId: null, reason: o.reason },
+      );
+      out(
+        cli,
+        { subscription: subscriptionJson(subscription), secret },
+        [`created webhook subscription ${subscription.id} -> ${subscription.url}`, `events: ${(subscription.eventTypes ?? ['*']).join(', ')}`, `secret: ${secret}`, '(the secret is shown only this once)'].join('\n'),
+      );
+    });
+
+  root
+    .command('webhook:list')
+    .description('list webhook subscriptions')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { json?: boolean }) => {
+      cli.json ||= Boolean(o.json);
+      const all = await (await context(cli, AuditModule, WebhooksModule)).get(WebhooksService).list();
+      const lines = all.map((w) => `${w.id}  ${w.enabled ? 'enabled' : 'disabled'}  ${(w.eventTypes ?? ['*']).join(',')}  ${w.url}`);
+      out(cli, { webhooks: all.map(subscriptionJson) }, lines.length ? lines.join('\n') : 'no webhook subscriptions');
     });
 
   root

@@ -89,7 +89,9 @@ export class AdminOpsController {
   async rotateKeys(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     const ctx = staffContext(p, body.reason, req);
     // The rotation and its audit row commit together, or neither does.
-    const kid = await this.keys.rotate((tx, newKid) => this.audit.record({ action: 'signing_key.rotated', targetType: 'signing_key', targetId: newKid }, ctx, tx));
+    const kid = await this.keys.rotate(async (tx, newKid) => {
+      await this.audit.record({ action: 'signing_key.rotated', targetType: 'signing_key', targetId: newKid }, ctx, tx);
+    });
     return { kid };
   }
 

@@ -21,7 +21,8 @@ import { createUser, listQuery, setRoles, withReason } from './admin.schemas.js'
 import { Staff, staffContext } from './staff.guard.js';
 import { AdminApi, CHANGE_ERRORS, STAFF_ERRORS, staffRoles as roles } from './admin-api.js';
 
-const done = (plan: unknown) => ({ done: true, changed: plan !== null });
+/** `audit_id`: the revocation's audit row, the key of its webhook deliveries (GET /admin/api/audit/{id}/deliveries). */
+const done = (plan: { auditId?: string } | null) => ({ done: true, changed: plan !== null, audit_id: plan?.auditId ?? null });
 
 
 const USER = {
@@ -58,7 +59,11 @@ const SESSION = {
 const DONE = {
   type: 'object',
   required: ['done', 'changed'],
-  properties: { done: { type: 'boolean', enum: [true] }, changed: { type: 'boolean', description: 'false when there was nothing to change (the call is idempotent).' } },
+  properties: {
+    done: { type: 'boolean', enum: [true] },
+    changed: { type: 'boolean', description: 'false when there was nothing to change (the call is idempotent).' },
+    audit_id: { type: 'string', nullable: true, description: "The revocation's audit row: GET /admin/api/audit/{id}/deliveries follows its webhook deliveries." },
+  },
 };
 
 /** Staff find users, see their sessions, lock, unlock, sign them out everywhere, change roles. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ROLE_PATTERN } from '../users/user.js';
 import { decodeUserCursor } from '../users/user-cursor.js';
+import { EVENT_TYPES } from '../webhooks/webhook-events.js';
 
 /** Every state-changing admin call says why; the reason goes to the audit log with the actor. */
 export const reason = z.string({ message: 'a reason (1 to 500 characters) is required' }).trim().min(1, 'a reason (1 to 500 characters) is required').max(500, 'the reason must have at most 500 characters').describe('Why: written to the audit log with the actor and the request id.');
@@ -18,3 +19,21 @@ export const auditQuery = z.object({
   cursor: z.string().regex(/^\d{1,18}$/, 'not a cursor from this API').optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+const eventTypes = z
+  .array(z.enum(['*', ...EVENT_TYPES], { message: `an event type: ${EVENT_TYPES.join(', ')}, or * for all` }))
+  .min(1)
+  .max(EVENT_TYPES.length + 1)
+  .describe('The event types to send, or ["*"] for every type (the default).');
+const webhookUrl = z.string().min(1).max(2048).describe('Where events are POSTed: https (http is allowed outside production).');
+const description = z.string().max(500);
+export const createWebhook = z.object({ reason, url: webhookUrl, description: description.default(''), event_types: eventTypes.default(['*']), enabled: z.boolean().default(true) }).strict();
+export const updateWebhook = z.object({ reason, url: webhookUrl.optional(), description: description.optional(), event_types: eventTypes.optional(), enabled: z.boolean().optional() }).strict();
+export const deliveriesQuery = z.object({
+  status: z.enum(['pending', 'delivered', 'retrying', 'failed']).optional(),
+  cursor: z.uuid('not a cursor from this API').optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const redeliverFailed = z.object({ reason, since: z.iso.datetime({ offset: true, message: 'an ISO 8601 date and time, such as 2026-01-31T12:00:00Z' }) }).strict();
+/** `["*"]` (or a list holding it) means every type: stored as null. */
+export const eventTypesOf = (types: string[] | undefined) => (types === undefined ? undefined : types.includes('*') ? null : [...new Set(types)]);

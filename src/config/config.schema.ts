@@ -1,62 +1,8 @@
 import { z } from 'zod';
+import { bool, delays, duration, int, optionalUrl } from './env-parsers.js';
 
 /** Placeholder values that must never reach production. */
 const PLACEHOLDERS = new Set(['changeme', 'change-me', 'secret', 'password', 'example', 'todo', 'xxx']);
-
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
-    .optional()
-    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
-
-const int = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-        ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}, got "${v}"` });
-        return z.NEVER;
-      }
-      return Number(v);
-    });
-
-/** Durations are seconds, or a number with a unit: 900, 15m, 30d. */
-const duration = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      const m = /^(\d+)(s|m|h|d)?$/.exec(v);
-      const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's'] : NaN;
-      if (!(seconds >= min && seconds <= max)) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration from ${min}s to ${max}s such as 900 or 15m, got "${v}"` });
-        return z.NEVER;
-      }
-      return seconds;
-    });
-
-const optionalUrl = (protocols: string[], what: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return undefined;
-      let url: URL;
-      try {
-        url = new URL(v);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `expected a ${what} URL (${protocols.join(' or ')}), got something that is not a URL` });
-        return z.NEVER;
-      }
-      if (!protocols.includes(url.protocol) || !url.hostname) {
-        ctx.addIssue({ code: 'custom', message: `expected a ${what} URL starting with ${protocols.join(' or ')}//host` });
-        return z.NEVER;
-      }
-      return v;
-    });
 
 const isLoopbackHost = (host: string) => ['localhost', '127.0.0.1', '[::1]', '::1'].includes(host);
 
@@ -107,6 +53,14 @@ export const configSchema = z
       .pipe(duration(3600, 0, 7 * 86400)),
     RETENTION_GRACE: duration(7 * 86400, 60, 365 * 86400),
     RETENTION_BATCH_SIZE: int(1000, 1, 100000),
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool(false),
+    WEBHOOK_RETRY_DELAYS: delays([5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 36000]),
+    WEBHOOK_TIMEOUT_MS: int(5000, 100, 60000),
+    WEBHOOK_SECRET_GRACE: duration(86400, 0, 30 * 86400),
+    WEBHOOK_DISABLE_AFTER: duration(5 * 86400, 60, 90 * 86400),
+    WEBHOOK_WORKER: bool(true),
+    WEBHOOK_CONCURRENCY: int(32, 1, 1000),
+    WEBHOOK_SUBSCRIPTION_CONCURRENCY: int(4, 1, 100),
   })
   .superRefine((c, ctx) => {
     // The password's strength is the users module's rule: checked at bootstrap (see AdminBootstrapService).
@@ -197,6 +151,20 @@ export class AppConfig {
   readonly retentionGrace!: number;
   /** Rows deleted per retention batch (one short transaction each). */
   readonly retentionBatchSize!: number;
+  /** Webhooks may go to loopback and private addresses (tests on loopback; internal receivers). */
+  readonly webhookAllowPrivateNetworks!: boolean;
+  /** Seconds before each retry of a failed delivery; its length is the number of retries. */
+  readonly webhookRetryDelays!: number[];
+  readonly webhookTimeoutMs!: number;
+  /** Seconds a rotated-out secret keeps signing beside the new one. */
+  readonly webhookSecretGrace!: number;
+  /** Seconds of continuous failure after which a subscription is disabled. */
+  readonly webhookDisableAfter!: number;
+  /** Whether this process runs the delivery worker (`npm run start:worker` runs it alone). */
+  readonly webhookWorker!: boolean;
+  /** Deliveries in flight in this process, at most; and per subscription across every worker. */
+  readonly webhookConcurrency!: number;
+  readonly webhookSubscriptionConcurrency!: number;
 }
 
 export class ConfigError extends Error {
@@ -254,5 +222,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionInterval: c.RETENTION_INTERVAL,
     retentionGrace: c.RETENTION_GRACE,
     retentionBatchSize: c.RETENTION_BATCH_SIZE,
+    webhookAllowPrivateNetworks: c.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    webhookRetryDelays: c.WEBHOOK_RETRY_DELAYS,
+    webhookTimeoutMs: c.WEBHOOK_TIMEOUT_MS,
+    webhookSecretGrace: c.WEBHOOK_SECRET_GRACE,
+    webhookDisableAfter: c.WEBHOOK_DISABLE_AFTER,
+    webhookWorker: c.WEBHOOK_WORKER,
+    webhookConcurrency: c.WEBHOOK_CONCURRENCY,
+    webhookSubscriptionConcurrency: c.WEBHOOK_SUBSCRIPTION_CONCURRENCY,
   } satisfies AppConfig);
 }

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/config.schema.js';
 import { REDIS } from '../infra/redis/redis.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { DenylistStore } from './denylist.store.js';
 import { DenylistSync } from './denylist-sync.service.js';
 import { MemoryDenylistStore } from './memory-denylist.store.js';
@@ -22,7 +23,7 @@ import { RevocationService } from './revocation.service.js';
  */
 @Global()
 @Module({
-  imports: [AuditModule, UsersModule, TokensModule],
+  imports: [AuditModule, UsersModule, TokensModule, WebhooksModule],
   providers: [
     RevocationService,
     DenylistSync,

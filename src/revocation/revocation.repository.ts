@@ -1,5 +1,6 @@
 import type { AuditRecord } from '../audit/audit-log.js';
 import type { Tx } from '../infra/database/database.js';
+import type { WebhookEventDraft } from '../webhooks/webhook-events.js';
 import type { DenylistKind } from './denylist.store.js';
 
 export interface RevocationRecord {
@@ -18,6 +19,10 @@ export interface RevocationPlan {
   persist?: boolean;
   /** What this instance finishes once the transaction has committed (caches), before the denylist write. */
   afterCommit?: () => void | Promise<void>;
+  /** The webhook events, written in the same transaction (each tied to the last audit row). */
+  events?: WebhookEventDraft[];
+  /** The id of the revocation's audit row (its last), once written: the incident view's key. */
+  auditId?: string;
 }
 
 /** Port: the durable record of every revocation in force (the `revocations` table). */

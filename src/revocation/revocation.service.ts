@@ -11,6 +11,8 @@ import { SessionRevocationPort } from '../tokens/sessions/session.revocation-por
 import { TokensErrors } from '../tokens/tokens.errors.js';
 import { UserRevocationPort } from '../users/user.revocation-port.js';
 import { userNotFound } from '../users/users.errors.js';
+import type { EventSubject, WebhookEventDraft, WebhookEventType } from '../webhooks/webhook-events.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { DenylistStore } from './denylist.store.js';
 import { DenylistSync } from './denylist-sync.service.js';
 import { RevocationNotPropagated } from './revocation.errors.js';
@@ -22,6 +24,14 @@ const CLIENT_CUTOFF_MARGIN_MS = 60_000;
 type Work = (tx: Tx, honourUntil: Date) => Promise<RevocationPlan | null>;
 
 const isoOf = (ms: number) => new Date(ms).toISOString();
+
+const user = (id: string): EventSubject => ({ type: 'user', id });
+const event = (type: WebhookEventType, subject: EventSubject, honourUntil: Date | null, more: Omit<WebhookEventDraft, 'type' | 'subject' | 'honourUntil'> = {}): WebhookEventDraft => ({
+  type,
+  subject,
+  honourUntil,
+  ...more,
+});
 
 /**
  * The one way to revoke anything. Each operation commits the state change (through the owning
@@ -53,17 +63,21 @@ export class RevocationService {
     private readonly keyCache: KeyService,
     private readonly denylist: DenylistStore,
     private readonly sync: DenylistSync,
+    private readonly outbox: WebhookOutbox,
     private readonly config: AppConfig,
   ) {}
 
   /** RFC 7009 on an access token: that token alone, until it expires. */
-  revokeAccessToken(token: { jti: string; exp: number; sub: string }, ctx: AuditContext): Promise<RevocationPlan | null> {
+  revokeAccessToken(token: { jti: string; exp: number; sub: string; client_id?: string; sid?: string }, ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async () => {
       const honourUntil = new Date(token.exp * 1000);
       if (honourUntil.getTime() <= Date.now()) return null;
+      // A client's own token (client_credentials) has the client as its subject.
+      const subject: EventSubject = token.sid || token.sub !== token.client_id ? user(token.sub) : { type: 'client', id: token.sub };
       return {
         records: [{ kind: 'jti', subject: token.jti, honourUntil }],
         audit: [{ action: 'token.revoked', targetType: 'access_token', targetId: token.jti, data: { sub: token.sub, jti: token.jti } }],
+        events: [event('token.revoked', subject, honourUntil, { jti: [token.jti], extra: token.client_id ? { client_id: token.client_id } : {} })],
       };
     }, ctx);
   }
@@ -79,9 +93,11 @@ export class RevocationService {
         const until = new Date(revokedAt.getTime() + this.config.accessTokenTtl * 1000);
         return { records: [{ kind: 'sid', subject: sid, honourUntil: until }], audit: [], persist: false };
       }
+      const type = action === 'refresh_token.reuse_detected' ? 'refresh_token.reuse_detected' : 'session.revoked';
       return {
         records: [{ kind: 'sid', subject: sid, honourUntil }],
         audit: [{ action, targetType: 'session', targetId: sid, data: { user_id: ended.userId, sid: [sid] } }],
+        events: [event(type, user(ended.userId), honourUntil, { sid: [sid], extra: { cause: action } })],
       };
     }, ctx);
   }
@@ -105,7 +121,7 @@ export class RevocationService {
   unlockUser(userId: string, ctx: AuditContext): Promise<RevocationPlan | null> {
     return this.apply(async (tx) => {
       if (!(await this.users.unlock(tx, userId))) throw userNotFound();
-      return { records: [], audit: [{ action: 'user.unlocked', targetType: 'user', targetId: userId }] };
+      return { records: [], audit: [{ action: 'user.unlocked', targetType: 'user', targetId: userId }], events: [event('user.unlocked', user(userId), null)] };
     }, ctx);
   }
 
@@ -118,6 +134,7 @@ export class RevocationService {
       return {
         records: [{ kind: 'user', subject: userId, cutoffMs, honourUntil }],
         audit: [{ action: 'user.roles_changed', targetType: 'user', targetId: userId, data: { from: previous, to: roles, tokens_valid_after: isoOf(cutoffMs) } }],
+        events: [event('user.roles_changed', user(userId), honourUntil, { tokensValidAfter: new Date(cutoffMs), extra: { roles: { from: previous, to: roles } } })],
       };
     }, ctx);
   }
@@ -130,6 +147,7 @@ export class RevocationService {
       return {
         records: sids.map((sid) => ({ kind: 'sid' as const, subject: sid, honourUntil })),
         audit: [{ action: 'user.password_changed', targetType: 'user', targetId: userId, data: { sid: sids } }],
+        events: [event('user.password_changed', user(userId), sids.length ? honourUntil : null, { sid: sids, extra: keepSid ? { kept_sid: keepSid } : {} })],
       };
     }, ctx);
   }
@@ -140,9 +158,11 @@ export class RevocationService {
       if (!(await this.clients.revoke(tx, clientId))) throw new DomainError(TokensErrors.CLIENT_NOT_FOUND, 'no such client');
       const cutoffMs = Date.now() + CLIENT_CUTOFF_MARGIN_MS;
       const sids = await this.sessions.endForClient(tx, clientId, 'client.revoked');
+      const until = new Date(honourUntil.getTime() + CLIENT_CUTOFF_MARGIN_MS);
       return {
-        records: [{ kind: 'client', subject: clientId, cutoffMs, honourUntil: new Date(honourUntil.getTime() + CLIENT_CUTOFF_MARGIN_MS) }],
+        records: [{ kind: 'client', subject: clientId, cutoffMs, honourUntil: until }],
         audit: [{ action: 'client.revoked', targetType: 'client', targetId: clientId, data: { sessions_ended: sids.length } }],
+        events: [event('client.revoked', { type: 'client', id: clientId }, until, { sid: sids, tokensValidAfter: new Date(cutoffMs) })],
         afterCommit: () => this.clientCache.forget(clientId),
       };
     }, ctx);
@@ -163,6 +183,7 @@ export class RevocationService {
       return {
         records: [{ kind: 'kid', subject: kid, honourUntil }],
         audit: [...rotated, { action: 'signing_key.revoked', targetType: 'signing_key', targetId: kid }],
+        events: [event('signing_key.revoked', { type: 'signing_key', id: kid }, honourUntil, { extra: { kid, successor_kid: outcome.successorKid ?? null } })],
         afterCommit: reload,
       };
     }, ctx);
@@ -175,6 +196,7 @@ export class RevocationService {
       return {
         records: [{ kind: 'global', subject: '', cutoffMs, honourUntil }],
         audit: [{ action: 'tokens.revoked_all', targetType: 'global', targetId: '*', data: { sessions_ended: ended, tokens_valid_after: isoOf(cutoffMs) } }],
+        events: [event('revocation.global', { type: 'global', id: '*' }, honourUntil, { tokensValidAfter: new Date(cutoffMs), extra: { sessions_ended: ended } })],
       };
     }, ctx);
   }
@@ -189,7 +211,11 @@ export class RevocationService {
         { kind: 'user', subject: userId, cutoffMs: cut.cutoffMs, honourUntil },
         ...sids.map((sid) => ({ kind: 'sid' as const, subject: sid, honourUntil })),
       ];
-      return { records, audit: [{ action, targetType: 'user', targetId: userId, data: { sid: sids, tokens_valid_after: isoOf(cut.cutoffMs) } }] };
+      return {
+        records,
+        audit: [{ action, targetType: 'user', targetId: userId, data: { sid: sids, tokens_valid_after: isoOf(cut.cutoffMs) } }],
+        events: [event(lock ? 'user.locked' : 'user.sessions_revoked', user(userId), honourUntil, { sid: sids, tokensValidAfter: new Date(cut.cutoffMs) })],
+      };
     }, ctx);
   }
 
@@ -199,10 +225,12 @@ export class RevocationService {
       const decided = await work(tx, honourUntil);
       if (!decided || decided.persist === false) return decided;
       await this.repo.record(tx, decided.records);
-      for (const entry of decided.audit) await this.audit.record(entry, ctx, tx);
+      for (const entry of decided.audit) decided.auditId = await this.audit.record(entry, ctx, tx);
+      for (const e of decided.events ?? []) await this.outbox.emit(tx, { ...e, auditId: decided.auditId }, ctx);
       return decided;
     });
     if (!plan) return null;
+    if (plan.events?.length) this.outbox.committed();
     const what = plan.audit.at(-1)?.action ?? 're-assert';
     // Committed: from here a failure cannot undo the revocation, only make the call say it is not
     // confirmed yet (503, idempotent to retry), after everything else was still tried.

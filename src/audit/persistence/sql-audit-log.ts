@@ -34,11 +34,12 @@ export class SqlAuditLog extends AuditLog {
     super();
   }
 
-  async record(a: AuditRecord, ctx: AuditContext, tx: Tx = this.db): Promise<void> {
-    await tx.query(
-      `INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, reason, request_id, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+  async record(a: AuditRecord, ctx: AuditContext, tx: Tx = this.db): Promise<string> {
+    const [row] = await tx.query<{ id: string }>(
+      `INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, reason, request_id, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
       [ctx.actorType, ctx.actorId, a.action, a.targetType, a.targetId, ctx.reason, ctx.requestId ?? null, JSON.stringify(a.data ?? {})],
     );
+    return row.id;
   }
 
   async list(f: AuditFilter) {
@@ -60,5 +61,11 @@ export class SqlAuditLog extends AuditLog {
     );
     const items = rows.slice(0, f.limit).map(toEntry);
     return { items, nextCursor: rows.length > f.limit ? items[items.length - 1].id : null };
+  }
+
+  async get(id: string): Promise<AuditEntry | null> {
+    if (!/^\d{1,18}$/.test(id)) return null;
+    const [row] = await this.db.query<Row>(`SELECT id::text, at, actor_type, actor_id, action, target_type, target_id, reason, request_id, data FROM audit_log WHERE id = $1::bigint`, [id]);
+    return row ? toEntry(row) : null;
   }
 }

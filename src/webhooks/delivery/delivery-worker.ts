@@ -1,0 +1,167 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Job } from 'pg-boss';
+import { AuditLog } from '../../audit/audit-log.js';
+import { AppConfig } from '../../config/config.schema.js';
+import { KeyEncryption } from '../../infra/crypto/key-encryption.js';
+import { Database, type Tx } from '../../infra/database/database.js';
+import type { DeliveryStatus } from '../delivery.js';
+import { type AttemptOutcome, DeliveryStore } from '../persistence/sql-deliveries.js';
+import { SubscriptionStore } from '../persistence/sql-subscriptions.js';
+import { signedHeaders, webhookId } from '../webhook-signing.js';
+import { type AttemptJob, DeliveryQueue } from './delivery-queue.js';
+import { resolveTarget, TargetRefused } from './target.js';
+import { type AttemptResult, WebhookSender } from './webhook-sender.js';
+
+/** How often an idle worker asks for due attempts (retries, and events written by other instances). */
+export const POLL_MS = 500;
+
+/** Each retry waits its configured delay, give or take a fifth (jitter spreads a burst of retries). */
+export const withJitter = (seconds: number, random = Math.random) => seconds * 1000 * (0.8 + 0.4 * random());
+
+/** What an attempt's answer leads to. */
+export function nextStep(result: Pick<AttemptResult, 'status'>, attempt: number, manual: boolean, retryDelays: number[]): { status: DeliveryStatus; retryInSeconds?: number; gone: boolean } {
+  const s = result.status;
+  if (s !== null && s >= 200 && s < 300) return { status: 'delivered', gone: false };
+  const gone = s === 410;
+  if (gone || manual || attempt > retryDelays.length) return { status: 'failed', gone };
+  return { status: 'retrying', retryInSeconds: retryDelays[attempt - 1], gone };
+}
+
+/**
+ * Takes due attempts from the queue and makes them, up to WEBHOOK_CONCURRENCY at once in this
+ * process and WEBHOOK_SUBSCRIPTION_CONCURRENCY per subscription across every worker, so a
+ * subscriber that hangs holds only its own slots. Each attempt is recorded with its outcome, and
+ * the next one scheduled, in one transaction; the job completes after that. A worker that dies
+ * mid-attempt leaves the job active: pg-boss gives it back once it expires, and the attempt is
+ * made again (at least once).
+ */
+@Injectable()
+export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Webhooks');
+  private inFlight = 0;
+  private stopped = true;
+  private woken = false;
+  private wakeup?: () => void;
+  private loopDone?: Promise<void>;
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    private readonly queue: DeliveryQueue,
+    private readonly deliveries: DeliveryStore,
+    private readonly subscriptions: SubscriptionStore,
+    private readonly sender: WebhookSender,
+    private readonly encryption: KeyEncryption,
+    private readonly audit: AuditLog,
+    private readonly db: Database,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.webhookWorker) return;
+    this.stopped = false;
+    this.loopDone = this.loop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loopDone;
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** New attempts may be due (an event was just committed here, or a slot freed up). */
+  wake(): void {
+    this.woken = true;
+    this.wakeup?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const free = this.config.webhookConcurrency - this.inFlight;
+      let got = 0;
+      this.woken = false;
+      if (free > 0) {
+        try {
+          const jobs = await this.queue.fetch(free, this.config.webhookSubscriptionConcurrency);
+          got = jobs.length;
+          for (const job of jobs) this.start(job);
+        } catch (err) {
+          if (!this.stopped) this.logger.warn(`fetching delivery attempts failed: ${(err as Error).message}`);
+        }
+      }
+      if (this.stopped || (free > 0 && got === free) || this.woken) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, POLL_MS);
+        this.wakeup = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeup = undefined;
+    }
+  }
+
+  private start(job: Job<AttemptJob>): void {
+    this.inFlight++;
+    const run = this.run(job).finally(() => {
+      this.inFlight--;
+      this.running.delete(run);
+      this.wake();
+    });
+    this.running.add(run);
+  }
+
+  private async run(job: Job<AttemptJob>): Promise<void> {
+    try {
+      await this.attempt(job.data);
+      await this.queue.complete(job);
+    } catch (err) {
+      this.logger.error(`delivery attempt ${job.data.attempt} of ${job.data.deliveryId} failed to run: ${(err as Error).message}`);
+      await this.queue.fail(job, err as Error).catch(() => undefined);
+    }
+  }
+
+  /** One attempt: skipped when it was made already, or when the subscription is off. */
+  private async attempt({ deliveryId, attempt, manual = false }: AttemptJob): Promise<void> {
+    const work = await this.deliveries.forAttempt(deliveryId);
+    if (!work || work.delivery.attempts >= attempt) return;
+    const d = work.delivery;
+    if (!work.subscriptionEnabled && d.eventType !== 'webhook.test') {
+      await this.deliveries.abandon(this.db, d.id, d.attempts, 'not attempted: the subscription is disabled');
+      return;
+    }
+    const result = await this.send(d.subscriptionId, d.url, webhookId(d.eventId), JSON.stringify(work.body));
+    const step = nextStep(result, attempt, manual, this.config.webhookRetryDelays);
+    const nextAttemptAt = step.retryInSeconds ? new Date(Date.now() + withJitter(step.retryInSeconds)) : null;
+    const outcome: AttemptOutcome = { number: attempt, manual, ...result, next: { status: step.status, nextAttemptAt } };
+    await this.db.transaction(async (tx) => {
+      if (!(await this.deliveries.recordAttempt(tx, d.id, outcome))) return;
+      if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt }]);
+      if (step.status === 'delivered') await this.subscriptions.markHealthy(tx, d.subscriptionId);
+      else await this.afterFailure(tx, d.subscriptionId, step.gone);
+    });
+  }
+
+  private async send(subscriptionId: string, url: string, msgId: string, body: string): Promise<AttemptResult> {
+    let target;
+    try {
+      target = await resolveTarget(url, { production: this.config.env === 'production', allowPrivateNetworks: this.config.webhookAllowPrivateNetworks });
+    } catch (err) {
+      if (!(err instanceof TargetRefused)) throw err;
+      return { status: null, durationMs: 0, error: `refused: ${err.message}`, excerpt: '' };
+    }
+    const secrets = (await this.subscriptions.signingSecrets(subscriptionId)).map((s) => this.encryption.decrypt(s));
+    return this.sender.post(target, signedHeaders(msgId, new Date(), body, secrets), body, this.config.webhookTimeoutMs);
+  }
+
+  /** 410 Gone disables the subscription at once; so does failing without a success for WEBHOOK_DISABLE_AFTER. */
+  private async afterFailure(tx: Tx, subscriptionId: string, gone: boolean): Promise<void> {
+    const since = await this.subscriptions.markFailing(tx, subscriptionId);
+    const tooLong = since !== null && Date.now() - since.getTime() >= this.config.webhookDisableAfter * 1000;
+    if (!gone && !tooLong) return;
+    const reason = gone ? 'the receiver answered 410 Gone' : `failing without a success since ${since!.toISOString()}`;
+    if (!(await this.subscriptions.disable(tx, subscriptionId, reason))) return;
+    await this.audit.record({ action: 'webhook.disabled', targetType: 'webhook', targetId: subscriptionId, data: { cause: gone ? 'gone' : 'failing' } }, { actorType: 'system', actorId: null, reason }, tx);
+    this.logger.warn(`webhook subscription ${subscriptionId} disabled: ${reason}`);
+  }
+}

@@ -1,0 +1,203 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Tx } from '../../infra/database/database.js';
+import type { Attempt, Delivery, DeliveryStatus, EventBody } from '../delivery.js';
+import { isUuid } from './sql-subscriptions.js';
+
+interface DeliveryRow {
+  id: string;
+  event_id: string;
+  subscription_id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  event_type: string;
+  audit_id: string | null;
+  url: string;
+}
+
+const DELIVERY = `d.id, d.event_id, d.subscription_id, d.status, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at, d.updated_at,
+  e.type AS event_type, e.audit_id::text AS audit_id, s.url`;
+const FROM = `webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id JOIN webhook_subscriptions s ON s.id = d.subscription_id`;
+
+const date = (d: Date | null) => (d ? new Date(d) : null);
+const toDelivery = (r: DeliveryRow): Delivery => ({
+  id: r.id,
+  eventId: r.event_id,
+  eventType: r.event_type,
+  auditId: r.audit_id,
+  subscriptionId: r.subscription_id,
+  url: r.url,
+  status: r.status,
+  attempts: r.attempts,
+  nextAttemptAt: date(r.next_attempt_at),
+  lastStatus: r.last_status,
+  lastError: r.last_error,
+  deliveredAt: date(r.delivered_at),
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+interface AttemptRow {
+  id: string;
+  delivery_id: string;
+  number: number;
+  at: Date;
+  status: number | null;
+  duration_ms: number;
+  error: string | null;
+  response_excerpt: string;
+  manual: boolean;
+}
+
+const toAttempt = (r: AttemptRow): Attempt => ({
+  id: r.id,
+  deliveryId: r.delivery_id,
+  number: r.number,
+  at: new Date(r.at),
+  status: r.status,
+  durationMs: r.duration_ms,
+  error: r.error,
+  responseExcerpt: r.response_excerpt,
+  manual: r.manual,
+});
+
+/** What an attempt needs: the delivery's state, its event's body, and its subscription. */
+export interface AttemptWork {
+  delivery: Delivery;
+  body: EventBody;
+  subscriptionEnabled: boolean;
+}
+
+/** The outcome written after an attempt. */
+export interface AttemptOutcome {
+  number: number;
+  manual: boolean;
+  status: number | null;
+  durationMs: number;
+  error: string | null;
+  excerpt: string;
+  next: { status: DeliveryStatus; nextAttemptAt: Date | null };
+}
+
+/** The outbox: `webhook_events`, `webhook_sequences`, `webhook_deliveries` and `webhook_attempts`. */
+@Injectable()
+export class DeliveryStore {
+  constructor(private readonly db: Database) {}
+
+  /** The next number of this subject's sequence; the row stays locked until the transaction ends, so numbers follow commit order per subject. */
+  async nextSequence(tx: Tx, subject: string): Promise<number> {
+    const [row] = await tx.query<{ last: string }>(
+      `INSERT INTO webhook_sequences (subject, last) VALUES ($1, 1) ON CONFLICT (subject) DO UPDATE SET last = webhook_sequences.last + 1 RETURNING last::text`,
+      [subject],
+    );
+    return Number(row.last);
+  }
+
+  /**
+   * The event and one pending delivery for each enabled subscription that chose its type (or for
+   * the given subscriptions alone); answers the deliveries.
+   */
+  async insertEvent(
+    tx: Tx,
+    e: { id: string; type: string; subject: string; sequence: number; auditId: string | null; body: EventBody },
+    only?: string[],
+  ): Promise<{ id: string; subscriptionId: string }[]> {
+    return tx.query<{ id: string; subscriptionId: string }>(
+      `WITH ev AS (
+         INSERT INTO webhook_events (id, type, subject, sequence, audit_id, body) VALUES ($1, $2, $3, $4, $5::bigint, $6) RETURNING id
+       )
+       INSERT INTO webhook_deliveries (event_id, subscription_id)
+       SELECT ev.id, s.id FROM ev, webhook_subscriptions s
+       WHERE CASE WHEN $7::uuid[] IS NULL THEN s.enabled AND (s.event_types IS NULL OR $2 = ANY (s.event_types)) ELSE s.id = ANY ($7::uuid[]) END
+       RETURNING id, subscription_id AS "subscriptionId"`,
+      [e.id, e.type, e.subject, e.sequence, e.auditId, JSON.stringify(e.body), only ?? null],
+    );
+  }
+
+  async forAttempt(deliveryId: string): Promise<AttemptWork | null> {
+    const [row] = await this.db.query<DeliveryRow & { body: EventBody; enabled: boolean }>(`SELECT ${DELIVERY}, e.body, s.enabled FROM ${FROM} WHERE d.id = $1`, [deliveryId]);
+    return row ? { delivery: toDelivery(row), body: row.body, subscriptionEnabled: row.enabled } : null;
+  }
+
+  /**
+   * Writes one attempt and the delivery's new state, if the delivery still stands where the attempt
+   * found it (`number - 1` attempts): a duplicate of an attempt writes nothing and answers false.
+   */
+  async recordAttempt(tx: Tx, deliveryId: string, o: AttemptOutcome): Promise<boolean> {
+    const updated = await tx.query(
+      `UPDATE webhook_deliveries SET attempts = $2, status = $3, next_attempt_at = $4, last_status = $5, last_error = $6,
+         delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
+       WHERE id = $1 AND attempts = $2 - 1 RETURNING id`,
+      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error],
+    );
+    if (!updated.length) return false;
+    await tx.query(
+      `INSERT INTO webhook_attempts (delivery_id, number, status, duration_ms, error, response_excerpt, manual) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [deliveryId, o.number, o.status, o.durationMs, o.error, o.excerpt, o.manual],
+    );
+    return true;
+  }
+
+  /** Fails a delivery without an attempt (its subscription was disabled or deleted meanwhile). */
+  async abandon(tx: Tx, deliveryId: string, attemptsSeen: number, why: string): Promise<void> {
+    await tx.query(`UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $3, updated_at = now() WHERE id = $1 AND attempts = $2 AND status <> 'delivered'`, [
+      deliveryId,
+      attemptsSeen,
+      why,
+    ]);
+  }
+
+  async get(id: string): Promise<Delivery | null> {
+    if (!isUuid(id)) return null;
+    const [row] = await this.db.query<DeliveryRow>(`SELECT ${DELIVERY} FROM ${FROM} WHERE d.id = $1`, [id]);
+    return row ? toDelivery(row) : null;
+  }
+
+  async attempts(deliveryIds: string[]): Promise<Attempt[]> {
+    if (!deliveryIds.length) return [];
+    return (await this.db.query<AttemptRow>(`SELECT id::text, delivery_id, number, at, status, duration_ms, error, response_excerpt, manual FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY id`, [deliveryIds])).map(toAttempt);
+  }
+
+  /** A subscription's deliveries, newest first; `cursor` is the last id of the previous page. */
+  async forSubscription(subscriptionId: string, f: { status?: DeliveryStatus; cursor?: string; limit: number }): Promise<{ items: Delivery[]; nextCursor: string | null }> {
+    const rows = await this.db.query<DeliveryRow>(
+      `SELECT ${DELIVERY} FROM ${FROM}
+       WHERE d.subscription_id = $1 AND ($2::text IS NULL OR d.status = $2)
+         AND ($3::uuid IS NULL OR (d.created_at, d.id) < (SELECT created_at, id FROM webhook_deliveries WHERE id = $3::uuid))
+       ORDER BY d.created_at DESC, d.id DESC LIMIT $4`,
+      [subscriptionId, f.status ?? null, f.cursor ?? null, f.limit + 1],
+    );
+    const items = rows.slice(0, f.limit).map(toDelivery);
+    return { items, nextCursor: rows.length > f.limit ? items[items.length - 1].id : null };
+  }
+
+  /** The deliveries of the events a revocation (its audit row) emitted. */
+  async forAudit(auditId: string): Promise<{ events: { id: string; type: string; body: EventBody }[]; deliveries: Delivery[] }> {
+    const events = await this.db.query<{ id: string; type: string; body: EventBody }>(`SELECT id, type, body FROM webhook_events WHERE audit_id = $1::bigint ORDER BY created_at, id`, [auditId]);
+    if (!events.length) return { events, deliveries: [] };
+    const rows = await this.db.query<DeliveryRow>(`SELECT ${DELIVERY} FROM ${FROM} WHERE d.event_id = ANY ($1::uuid[]) ORDER BY d.created_at, d.id`, [events.map((e) => e.id)]);
+    return { events, deliveries: rows.map(toDelivery) };
+  }
+
+  /**
+   * Makes a finished delivery pending again for one manual attempt; answers its next attempt's
+   * number, or the status that stops it ('pending'/'retrying': an attempt is on its way).
+   */
+  async reopen(tx: Tx, id: string): Promise<{ attempt: number; subscriptionId: string } | { busy: DeliveryStatus } | null> {
+    const [row] = await tx.query<{ status: DeliveryStatus; attempts: number; subscription_id: string }>(`SELECT status, attempts, subscription_id FROM webhook_deliveries WHERE id = $1 FOR UPDATE`, [id]);
+    if (!row) return null;
+    if (row.status === 'pending' || row.status === 'retrying') return { busy: row.status };
+    await tx.query(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now() WHERE id = $1`, [id]);
+    return { attempt: row.attempts + 1, subscriptionId: row.subscription_id };
+  }
+
+  /** The failed deliveries of a subscription created since `since`, oldest first (at most `limit`). */
+  async failedSince(subscriptionId: string, since: Date, limit: number): Promise<string[]> {
+    return (await this.db.query<{ id: string }>(`SELECT id FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'failed' AND created_at >= $2 ORDER BY created_at, id LIMIT $3`, [subscriptionId, since, limit])).map((r) => r.id);
+  }
+}

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Tx } from '../infra/database/database.js';
+import { DeliveryQueue } from './delivery/delivery-queue.js';
+import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { DeliveryStore } from './persistence/sql-deliveries.js';
+import { type EventContext, eventBody, subjectKey, type WebhookEventDraft } from './webhook-events.js';
+
+/**
+ * Where a revocation writes its event: inside the revocation's own transaction, the event row (with
+ * the subject's next sequence number), a delivery for each subscription that wants it, and the first
+ * attempt of each as a job. All of it commits with the revocation, or none of it does.
+ */
+@Injectable()
+export class WebhookOutbox {
+  constructor(
+    private readonly store: DeliveryStore,
+    private readonly queue: DeliveryQueue,
+    private readonly worker: DeliveryWorker,
+  ) {}
+
+  /** Writes the event in `tx`; answers the ids of the deliveries it made. */
+  async emit(tx: Tx, draft: WebhookEventDraft, ctx: EventContext): Promise<string[]> {
+    const subject = subjectKey(draft.subject);
+    const sequence = await this.store.nextSequence(tx, subject);
+    const body = eventBody(draft, ctx, sequence, new Date());
+    const deliveries = await this.store.insertEvent(tx, { id: randomUUID(), type: draft.type, subject, sequence, auditId: draft.auditId ?? null, body }, draft.subscriptionIds);
+    await this.queue.enqueue(
+      tx,
+      deliveries.map((d) => ({ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: 1 })),
+    );
+    return deliveries.map((d) => d.id);
+  }
+
+  /** Once the transaction has committed: this process's worker starts at once instead of at its next poll. */
+  committed(): void {
+    this.worker.wake();
+  }
+}

@@ -1,0 +1,44 @@
+import './gc-tuning.js';
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AuditModule } from './audit/audit.module.js';
+import { ConfigModule } from './config/config.module.js';
+import { ConfigError } from './config/config.schema.js';
+import { DatabaseModule } from './infra/database/database.module.js';
+import { openDatabase } from './infra/database/open-database.js';
+import { LoggingModule } from './infra/logging/logging.module.js';
+import { loadStartupConfig } from './startup-config.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
+
+/**
+ * `npm run start:worker`: the webhook delivery worker alone, no HTTP server. Any number may run
+ * beside the service's own workers (WEBHOOK_WORKER=false turns those off); each attempt is made by
+ * one of them at a time.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = { ...loadStartupConfig(), webhookWorker: true };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const database = await openDatabase(config);
+  @Module({ imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(database.url), AuditModule, WebhooksModule] })
+  class WorkerModule {}
+  const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
+  app.get(Logger).log(`webhook worker running (database: ${database.kind === 'postgres' ? 'PostgreSQL at DATABASE_URL' : `embedded PGlite under ${config.dataDir}`})`, 'Latchkey');
+  process.once('beforeExit', () => void database.close());
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`Latchkey worker failed to start: ${err.message}\n`);
+  process.exit(1);
+});
