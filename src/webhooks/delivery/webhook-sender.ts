@@ -57,7 +57,8 @@ export class WebhookSender implements OnModuleDestroy {
       return { status: res.statusCode, durationMs: elapsed(), error: null, excerpt };
     } catch (err) {
       const e = err as Error & { code?: string };
-      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';
+      // undici's own header and body timeouts end in TIMEOUT too.
+      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || /TIMEOUT$/.test(e.code ?? '');
       return { status: null, durationMs: elapsed(), error: timedOut ? `timed out after ${timeoutMs} ms` : `${e.code ?? e.name}: ${e.message}`.slice(0, 500), excerpt: '' };
     }
   }
