@@ -160,7 +160,7 @@ export class DeliveryStore {
 
   async attempts(deliveryIds: string[]): Promise<Attempt[]> {
     if (!deliveryIds.length) return [];
-    return (await this.db.query<AttemptRow>(`SELECT id::text, delivery_id, number, at, status, duration_ms, error, response_excerpt, manual FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY id`, [deliveryIds])).map(toAttempt);
+    return (await this.db.query<AttemptRow>(`SELECT id::text, delivery_id, number, at, status, duration_ms, error, response_excerpt, manual FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY webhook_attempts.id`, [deliveryIds])).map(toAttempt);
   }
 
   /** A subscription's deliveries, newest first; `cursor` is the last id of the previous page. */
