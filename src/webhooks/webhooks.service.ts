@@ -110,7 +110,9 @@ export class WebhooksService {
 
   async deliveriesOf(subscriptionId: string, f: { status?: DeliveryStatus; cursor?: string; limit: number }): Promise<{ items: Delivery[]; nextCursor: string | null }> {
     await this.get(subscriptionId);
-    if (f.cursor && !isUuid(f.cursor)) throw new DomainError(WebhooksErrors.DELIVERY_NOT_FOUND, 'the cursor names no delivery');
+    if (f.cursor && (await this.deliveries.get(f.cursor))?.subscriptionId !== subscriptionId) {
+      throw new DomainError(WebhooksErrors.DELIVERY_NOT_FOUND, "the cursor names no delivery of this subscription");
+    }
     return this.deliveries.forSubscription(subscriptionId, f);
   }
 
