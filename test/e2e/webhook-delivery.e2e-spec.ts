@@ -1,4 +1,4 @@
-import { createUser } from '../support/fixtures.js';
+import { createUser, login } from '../support/fixtures.js';
 import { freePort, startTestApp, type TestApp } from '../support/test-app.js';
 import { type StaffApi, staffApi } from '../support/staff-api.js';
 import { eventually, WebhookReceiver } from '../support/webhook-receiver.js';
@@ -124,8 +124,17 @@ describe('webhook delivery: retries, failure, redelivery and isolation', () => {
 
     // More events than this process has delivery slots (8): without a per-subscription limit the
     // hanging receiver would hold every slot, and the healthy one would wait for its timeouts.
-    const locks = [];
-    for (let i = 0; i < 12; i++) locks.push(await lockSomeone());
+    // The locks go out together (users made and one staff token taken beforehand), so the burst
+    // takes far less than one attempt's timeout.
+    const users = await Promise.all(Array.from({ length: 12 }, () => createUser(t.app)));
+    const token = (await login(t, api.client, api.staff)).access_token;
+    const locks = await Promise.all(
+      users.map(async (u) => {
+        const res = await fetch(`${t.url}/admin/api/users/${u.id}/lock`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: REASON }) });
+        expect(res.status).toBe(200);
+        return { userId: u.id, auditId: ((await res.json()) as { audit_id: string }).audit_id };
+      }),
+    );
     const ids = new Set(locks.map((l) => l.userId));
     await healthy.waitFor((r) => ids.has(r.body.data.subject.id), locks.length);
     // Every healthy delivery arrived before the first attempt to the hanging receiver was cut off.

@@ -27,7 +27,7 @@ export function startService(env: NodeJS.ProcessEnv): Service {
     output: () => out,
     stop: () =>
       new Promise((done) => {
-        if (child.exitCode !== null) return done(child.exitCode);
+        if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
         child.once('exit', (code) => done(code));
         child.kill('SIGTERM');
       }),

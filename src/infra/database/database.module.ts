@@ -1,7 +1,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../../config/config.schema.js';
-import { Database } from './database.js';
+import { Database, DatabaseEndpoint } from './database.js';
 import { dataSourceOptions } from './data-source.js';
 import { TypeOrmDatabase } from './typeorm-database.js';
 
@@ -23,8 +23,11 @@ export class DatabaseModule {
           }),
         }),
       ],
-      providers: [{ provide: Database, useClass: TypeOrmDatabase }],
-      exports: [Database],
+      providers: [
+        { provide: Database, useClass: TypeOrmDatabase },
+        { provide: DatabaseEndpoint, useValue: { url } satisfies DatabaseEndpoint },
+      ],
+      exports: [Database, DatabaseEndpoint],
     };
   }
 }

@@ -7,6 +7,14 @@ export interface Tx {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+/**
+ * Where PostgreSQL answers (DATABASE_URL, or the embedded server's socket URL): for a library that
+ * keeps its own connections, such as the webhooks' job queue.
+ */
+export abstract class DatabaseEndpoint {
+  abstract readonly url: string;
+}
+
 /** Port: PostgreSQL, for code that must not know TypeORM (the revocation module, the audit log). */
 export abstract class Database {
   /** One statement outside any transaction; answers the rows. */

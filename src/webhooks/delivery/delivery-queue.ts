@@ -2,11 +2,15 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { type Db, type Job, PgBoss } from 'pg-boss';
 import { AppConfig } from '../../config/config.schema.js';
-import { Database, type Tx } from '../../infra/database/database.js';
+import { DatabaseEndpoint, type Tx } from '../../infra/database/database.js';
+import { connectionOptions } from '../../infra/database/data-source.js';
 
 /** pg-boss's schema (created by the webhooks migration) and the one queue of delivery attempts. */
 export const JOB_SCHEMA = 'pgboss';
 export const DELIVERY_QUEUE = 'webhook-attempt';
+/** How long past its timeout an attempt's job may stay active before it counts as abandoned. */
+const EXPIRY_MARGIN_SECONDS = 5;
+const SUPERVISE_SECONDS = 5;
 
 /** One attempt of one delivery. `attempt` is its number (1 = first); a manual redelivery is one attempt. */
 export interface AttemptJob {
@@ -29,11 +33,15 @@ function attemptJobId(j: AttemptJob): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-const executor = (run: Tx | Database): Db => ({ executeSql: async (text, values) => ({ rows: await run.query(text, values) }) });
+/** pg-boss statements inside one of the service's transactions. */
+const executor = (tx: Tx): Db => ({ executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) });
+
+/** A few connections of pg-boss's own: fetches, completions and its supervisor (attempts use the service's pool). */
+const QUEUE_POOL_SIZE = 4;
 
 /**
- * The delivery attempts as pg-boss jobs, on the service's own pool (through the `Database` port):
- * enqueued inside the revocation's transaction, so they commit with it or not at all. Each job is
+ * The delivery attempts as pg-boss jobs: enqueued inside the revocation's transaction (through the
+ * `Tx` it runs in), so they commit with it or not at all; fetched and settled on a small pool. Each job is
  * grouped by subscription, so that a fetch never hands out more than the per-subscription limit.
  * pg-boss's supervisor (in each process that runs a worker) puts back a job whose worker died.
  */
@@ -44,16 +52,22 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
   private started?: Promise<void>;
 
   constructor(
-    private readonly db: Database,
+    endpoint: DatabaseEndpoint,
     private readonly config: AppConfig,
   ) {
+    const c = connectionOptions(endpoint.url);
     this.boss = new PgBoss({
-      db: executor(db),
+      ...('url' in c ? { connectionString: c.url } : { host: c.host, port: c.port, user: c.username, password: c.password, database: c.database }),
+      max: QUEUE_POOL_SIZE,
+      application_name: 'latchkey-webhooks',
       schema: JOB_SCHEMA,
       supervise: config.webhookWorker,
       schedule: false,
       registerInstance: false,
-      superviseIntervalSeconds: 30,
+      // Expiry is checked in the monitor pass: both every few seconds, so an abandoned attempt is
+      // made again within about WEBHOOK_TIMEOUT_MS + 10 s.
+      superviseIntervalSeconds: SUPERVISE_SECONDS,
+      monitorIntervalSeconds: SUPERVISE_SECONDS,
     });
     this.boss.on('error', (err: Error) => this.logger.warn(`job queue: ${err.message}`));
   }
@@ -67,17 +81,16 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     await this.boss.start();
     // A job comes back to the queue only when its worker died (the handler itself records every
     // outcome): then the attempt is made again, a few times, before pg-boss gives up on it.
-    await this.boss.createQueue(DELIVERY_QUEUE, {
-      retryLimit: 10,
-      retryDelay: 5,
-      retryBackoff: true,
-      expireInSeconds: Math.ceil(this.config.webhookTimeoutMs / 1000) + 30,
-    });
+    // An attempt lasts at most WEBHOOK_TIMEOUT_MS and a few statements: a job active for longer
+    // belongs to a dead worker, and the supervisor (every few seconds) hands it out again.
+    const options = { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: Math.ceil(this.config.webhookTimeoutMs / 1000) + EXPIRY_MARGIN_SECONDS };
+    await this.boss.createQueue(DELIVERY_QUEUE, options);
+    await this.boss.updateQueue(DELIVERY_QUEUE, options);
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.started?.catch(() => undefined);
-    await this.boss.stop({ graceful: false, close: false }).catch(() => undefined);
+    await this.boss.stop({ graceful: false, close: true }).catch(() => undefined);
   }
 
   /** Enqueues attempts in the caller's transaction. */
