@@ -36,4 +36,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...production, DATABASE_URL: 'postgres://db/latchkey' }).databaseUrl).toBe('postgres://db/latchkey');
     expect(loadConfig({ ISSUER: 'https://id.example.com' }).databaseUrl).toBeUndefined();
   });
+
+  it('reads the webhook settings: a retry schedule of about a day by default, delays as whole seconds', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ webhookAllowPrivateNetworks: false, webhookTimeoutMs: 5000, webhookSecretGrace: 86400, webhookWorker: true });
+    const total = c.webhookRetryDelays.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(20 * 3600);
+    expect(total).toBeLessThan(30 * 3600);
+    expect(loadConfig({ WEBHOOK_RETRY_DELAYS: '1, 2,3', WEBHOOK_SECRET_GRACE: '1h', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' })).toMatchObject({ webhookRetryDelays: [1, 2, 3], webhookSecretGrace: 3600, webhookAllowPrivateNetworks: true });
+    expect(() => loadConfig({ WEBHOOK_RETRY_DELAYS: '5,soon' })).toThrow(/^Invalid configuration: WEBHOOK_RETRY_DELAYS: expected up to 30 comma-separated whole seconds/);
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '10' })).toThrow(/WEBHOOK_TIMEOUT_MS: expected a whole number from 100 to 60000/);
+  });
 });
