@@ -31,6 +31,9 @@ const CLIENT = {
   },
 };
 
+/** The revocation's audit row: GET /admin/api/audit/{id}/deliveries follows its webhook deliveries. */
+const AUDIT_ID = { type: 'string', nullable: true, description: "The revocation's audit row: GET /admin/api/audit/{id}/deliveries follows its webhook deliveries (null when it was done before)." };
+
 const AUDIT_ENTRY = {
   type: 'object',
   required: ['id', 'at', 'actor', 'action', 'target', 'reason', 'request_id', 'data'],
@@ -72,11 +75,11 @@ export class AdminOpsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke a client app', description: `It can no longer authenticate, its sessions end, and every token issued to it is refused. ${roles('admin')}` })
   @ZodBody(withReason)
-  @ApiOkResponse({ description: 'Revoked.', schema: { type: 'object', required: ['done'], properties: { done: { type: 'boolean', enum: [true] } } } })
+  @ApiOkResponse({ description: 'Revoked.', schema: { type: 'object', required: ['done', 'audit_id'], properties: { done: { type: 'boolean', enum: [true] }, audit_id: AUDIT_ID } } })
   @ApiErrors(...CHANGE_ERRORS, TokensErrors.CLIENT_NOT_FOUND)
   async revokeClient(@CurrentPrincipal() p: Principal, @Param('id') clientId: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
-    await this.revocation.revokeClient(clientId, staffContext(p, body.reason, req));
-    return { done: true };
+    const plan = await this.revocation.revokeClient(clientId, staffContext(p, body.reason, req));
+    return { done: true, audit_id: plan?.auditId ?? null };
   }
 
   @Post('keys/rotate')
@@ -101,12 +104,12 @@ export class AdminOpsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke a signing key', description: `A compromised key: if it signs now a new key takes over first; every token it signed is refused. ${roles('admin')}` })
   @ZodBody(withReason)
-  @ApiOkResponse({ description: 'Revoked; the key that signs now.', schema: { type: 'object', required: ['revoked', 'active'], properties: { revoked: { type: 'string' }, active: { type: 'string' } } } })
+  @ApiOkResponse({ description: 'Revoked; the key that signs now.', schema: { type: 'object', required: ['revoked', 'active', 'audit_id'], properties: { revoked: { type: 'string' }, active: { type: 'string' }, audit_id: AUDIT_ID } } })
   @ApiErrors(...CHANGE_ERRORS, TokensErrors.SIGNING_KEY_NOT_FOUND)
   async revokeKey(@CurrentPrincipal() p: Principal, @Param('kid') kid: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     // A key that signs now is replaced in the same transaction; this instance signs with the new one on return.
-    await this.revocation.revokeSigningKey(kid, staffContext(p, body.reason, req));
-    return { revoked: kid, active: this.keys.signingKey().kid };
+    const plan = await this.revocation.revokeSigningKey(kid, staffContext(p, body.reason, req));
+    return { revoked: kid, active: this.keys.signingKey().kid, audit_id: plan?.auditId ?? null };
   }
 
   @Post('revoke-all')
@@ -114,11 +117,11 @@ export class AdminOpsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke everything (the panic button)', description: `Every token issued before now is refused and every session ends. ${roles('admin', 'security')}` })
   @ZodBody(withReason)
-  @ApiOkResponse({ description: 'Done; the global cutoff.', schema: { type: 'object', required: ['done'], properties: { done: { type: 'boolean', enum: [true] }, tokens_valid_after: { type: 'string' } } } })
+  @ApiOkResponse({ description: 'Done; the global cutoff.', schema: { type: 'object', required: ['done', 'audit_id'], properties: { done: { type: 'boolean', enum: [true] }, tokens_valid_after: { type: 'string' }, audit_id: AUDIT_ID } } })
   @ApiErrors(...CHANGE_ERRORS)
   async revokeAll(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     const plan = await this.revocation.revokeAll(staffContext(p, body.reason, req));
-    return { done: true, tokens_valid_after: plan?.audit[0]?.data?.tokens_valid_after };
+    return { done: true, tokens_valid_after: plan?.audit[0]?.data?.tokens_valid_after, audit_id: plan?.auditId ?? null };
   }
 
   @Get('audit')

@@ -11,6 +11,8 @@ export const DELIVERY_QUEUE = 'webhook-attempt';
 /** How long past its timeout an attempt's job may stay active before it counts as abandoned. */
 const EXPIRY_MARGIN_SECONDS = 5;
 const SUPERVISE_SECONDS = 5;
+/** How often pg-boss runs an attempt's job again when its worker died or the handler threw. */
+export const ATTEMPT_JOB_RETRIES = 10;
 
 /** One attempt of one delivery. `attempt` is its number (1 = first); a manual redelivery is one attempt. */
 export interface AttemptJob {
@@ -83,7 +85,7 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     // outcome): then the attempt is made again, a few times, before pg-boss gives up on it.
     // An attempt lasts at most WEBHOOK_TIMEOUT_MS and a few statements: a job active for longer
     // belongs to a dead worker, and the supervisor (every few seconds) hands it out again.
-    const options = { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: Math.ceil(this.config.webhookTimeoutMs / 1000) + EXPIRY_MARGIN_SECONDS };
+    const options = { retryLimit: ATTEMPT_JOB_RETRIES, retryDelay: 1, retryBackoff: true, expireInSeconds: Math.ceil(this.config.webhookTimeoutMs / 1000) + EXPIRY_MARGIN_SECONDS };
     await this.boss.createQueue(DELIVERY_QUEUE, options);
     await this.boss.updateQueue(DELIVERY_QUEUE, options);
   }

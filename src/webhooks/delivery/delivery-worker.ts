@@ -8,7 +8,7 @@ import type { DeliveryStatus } from '../delivery.js';
 import { type AttemptOutcome, DeliveryStore } from '../persistence/sql-deliveries.js';
 import { SubscriptionStore } from '../persistence/sql-subscriptions.js';
 import { signedHeaders, webhookId } from '../webhook-signing.js';
-import { type AttemptJob, DeliveryQueue } from './delivery-queue.js';
+import { ATTEMPT_JOB_RETRIES, type AttemptJob, DeliveryQueue } from './delivery-queue.js';
 import { resolveTarget, TargetRefused } from './target.js';
 import { type AttemptResult, WebhookSender } from './webhook-sender.js';
 
@@ -116,7 +116,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       await this.attempt(job.data);
       await this.queue.complete(job);
     } catch (err) {
-      this.logger.error(`delivery attempt ${job.data.attempt} of ${job.data.deliveryId} failed to run: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      this.logger.error(`delivery attempt ${job.data.attempt} of ${job.data.deliveryId} failed to run: ${message}`);
+      // pg-boss runs it again a few times; after the last, the delivery is failed (and may be redelivered), not left pending.
+      if (job.retryCount >= ATTEMPT_JOB_RETRIES) {
+        await this.deliveries.abandon(this.db, job.data.deliveryId, job.data.attempt - 1, `the attempt could not be made: ${message}`.slice(0, 500)).catch(() => undefined);
+      }
       await this.queue.fail(job, err as Error).catch(() => undefined);
     }
   }
