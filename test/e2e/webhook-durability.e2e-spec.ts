@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -5,7 +6,7 @@ import { createClient, createUser, login } from '../support/fixtures.js';
 import { cleanEnv, runCli, type Service, startService, waitFor } from '../support/processes.js';
 import { type StaffApi, staffApi } from '../support/staff-api.js';
 import { deleteRedisKeys, freePort, startTestApp, testRedisPrefix, type TestApp } from '../support/test-app.js';
-import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { eventually, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ADMIN = { email: 'crash-admin@example.com', password: 'a long enough passphrase' };
 
@@ -36,8 +37,9 @@ describe('webhook durability: the service is killed with SIGKILL right after a r
     });
     return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
   };
-  /** Logs the admin in through the running service, creates a user with a live session, and locks it; answers when the lock returned. */
-  const lockThroughService = async (clientId: string, clientSecret: string) => {
+  /** Logs the admin in through the running service, creates a user, and locks it; answers when the lock returned. */
+  const lockThroughService = async (clientId: string, clientSecret: string) => lockWith(await adminToken(clientId, clientSecret));
+  const adminToken = async (clientId: string, clientSecret: string) => {
     const tokenRes = await fetch(`http://127.0.0.1:${port}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
@@ -45,7 +47,9 @@ describe('webhook durability: the service is killed with SIGKILL right after a r
     });
     const granted = (await tokenRes.json()) as { access_token: string };
     expect({ status: tokenRes.status, body: tokenRes.status === 200 ? null : granted }).toEqual({ status: 200, body: null });
-    const token = granted.access_token;
+    return granted.access_token;
+  };
+  const lockWith = async (token: string) => {
     const victim = await api('POST', '/admin/api/users', token, { reason: 'crash test', email: `victim-${randomBytes(4).toString('hex')}@example.com`, password: ADMIN.password });
     expect({ status: victim.status, body: victim.status === 201 ? null : victim.body }).toEqual({ status: 201, body: null });
     const locked = await api('POST', `/admin/api/users/${victim.body.id}/lock`, token, { reason: 'locked just before the crash' });
@@ -112,6 +116,30 @@ describe('webhook durability: the service is killed with SIGKILL right after a r
     const got = await rx.waitFor((r) => r.body.data.subject.id === victim, 1, 40_000);
     expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(1);
     expect(got.every((r) => r.verified[0])).toBe(true);
+  }, 60_000);
+
+  it('is delivered by standalone workers (npm run start:worker), two at once, each event exactly once', async () => {
+    const workers = [0, 1].map(() => {
+      const w = spawn(process.execPath, ['dist/src/worker.js'], { env: { ...env, PORT: '', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      w.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      w.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      return { w, output: () => out };
+    });
+    try {
+      await start(false);
+      for (const { output } of workers) await eventually(async () => /webhook worker running/.test(output()), 30_000, 'a worker to start');
+      rx.received.length = 0;
+      const token = await adminToken(client.client_id, client.client_secret);
+      const victims = await Promise.all(Array.from({ length: 10 }, () => lockWith(token)));
+      const got = await rx.waitFor((r) => victims.includes(r.body.data.subject.id), victims.length, 20_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      const mine = rx.received.filter((r) => victims.includes(r.body.data.subject.id));
+      expect(mine).toHaveLength(victims.length);
+      expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(victims.length);
+    } finally {
+      for (const { w } of workers) if (w.exitCode === null) await new Promise((done) => (w.once('exit', done), w.kill('SIGTERM')));
+    }
   }, 60_000);
 });
 
