@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { HttpProbe, type TimedRequest } from './http.js';
+import { HttpProbe, type TimedRequest, type TimedResponse } from './http.js';
 import { type CpuUse, cpuMeter, cpuMicrosPerRequest } from './machine.js';
 import type { Window } from './profile.js';
 import type { Server } from './stack.js';
@@ -201,6 +201,8 @@ export interface PacedOptions {
    * 2 ms behind their schedule.
    */
   selfCheck?: boolean;
+  /** Sees the answer to the i-th request as it arrives (e.g. to time what the request set off). */
+  onResponse?: (i: number, r: TimedResponse) => void;
 }
 
 export interface PacedFigures extends LoadFigures {
@@ -255,9 +257,11 @@ export async function measurePaced(o: PacedOptions): Promise<PacedFigures & Part
           sent++;
           continue;
         }
+        const i = sent++;
         const p = probe
-          .send(o.request(sent++))
+          .send(o.request(i))
           .then((r) => {
+            o.onResponse?.(i, r);
             latencies.push(r.ms);
             statusCodes[r.status] = (statusCodes[r.status] ?? 0) + 1;
             if (r.status < 200 || r.status > 299) non2xx++;

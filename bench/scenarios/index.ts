@@ -5,6 +5,7 @@ import { propagation } from './propagation.js';
 import { verify } from './verify.js';
 import { peer } from './peer.js';
 import { storm } from './storm.js';
+import { webhooks } from './webhooks.js';
 
 /** Every known scenario, in the order `npm run bench` runs them. Add one line per new scenario. */
 export const scenarios: Scenario[] = [
@@ -14,4 +15,5 @@ export const scenarios: Scenario[] = [
   denylistMemory,
   peer,
   storm,
+  webhooks,
 ];
