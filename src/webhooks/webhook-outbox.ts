@@ -27,7 +27,7 @@ export class WebhookOutbox {
     const deliveries = await this.store.insertEvent(tx, { id: randomUUID(), type: draft.type, subject, sequence, auditId: draft.auditId ?? null, body }, draft.subscriptionIds);
     await this.queue.enqueue(
       tx,
-      deliveries.map((d) => ({ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: 1 })),
+      deliveries.map((d) => ({ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: 1, behind: d.failing })),
     );
     return deliveries.map((d) => d.id);
   }

@@ -24,7 +24,15 @@ export interface AttemptJob {
 export interface AttemptJobInsert extends AttemptJob {
   subscriptionId: string;
   startAfter?: Date;
+  /**
+   * Behind the healthy ones: a retry, or an attempt for a subscription that is failing. A fetch
+   * walks due jobs by priority, then age, and passes over those of a subscription at its limit:
+   * kept behind, a stuck subscription's backlog is not walked again by every fetch.
+   */
+  behind?: boolean;
 }
+
+const BEHIND = -1;
 
 /**
  * The job id of an attempt, derived from the delivery and the attempt's number: scheduling the same
@@ -61,6 +69,10 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     this.boss = new PgBoss({
       ...('url' in c ? { connectionString: c.url } : { host: c.host, port: c.port, user: c.username, password: c.password, database: c.database }),
       max: QUEUE_POOL_SIZE,
+      // Fetches, completions and failures only move a job along; should the server lose the last
+      // of them in a crash, the job comes back and the attempt is made again (at least once). The
+      // jobs themselves are written, durably, in the revocation's transaction.
+      options: '-c synchronous_commit=off',
       application_name: 'latchkey-webhooks',
       schema: JOB_SCHEMA,
       supervise: config.webhookWorker,
@@ -106,6 +118,7 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
         data: { deliveryId: j.deliveryId, attempt: j.attempt, ...(j.manual ? { manual: true } : {}) } satisfies AttemptJob,
         group: { id: j.subscriptionId },
         ...(j.startAfter ? { startAfter: j.startAfter } : {}),
+        ...(j.behind ? { priority: BEHIND } : {}),
       })),
       { db: executor(tx) },
     );
@@ -116,8 +129,17 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     return this.boss.fetch<AttemptJob>(DELIVERY_QUEUE, { batchSize: count, groupConcurrency: perSubscription });
   }
 
-  async complete(job: Job<AttemptJob>): Promise<void> {
-    await this.boss.complete(DELIVERY_QUEUE, { id: job.id, retryCount: job.retryCount });
+  /** Completes the job, inside `tx` when given (the transaction that records the attempt). */
+  async complete(job: Job<AttemptJob>, tx?: Tx): Promise<void> {
+    await this.boss.complete(DELIVERY_QUEUE, { id: job.id, retryCount: job.retryCount }, null, tx ? { db: executor(tx) } : undefined);
+  }
+
+  /**
+   * A subscription started failing: its attempts still waiting go behind the healthy ones (see
+   * `behind`). pg-boss has no call for this; it changes the `priority` it reads, and nothing else.
+   */
+  async putBehind(tx: Tx, subscriptionId: string): Promise<void> {
+    await tx.query(`UPDATE ${JOB_SCHEMA}.job SET priority = $3 WHERE name = $1 AND group_id = $2 AND state = 'created' AND priority > $3`, [DELIVERY_QUEUE, subscriptionId, BEHIND]);
   }
 
   async fail(job: Job<AttemptJob>, err: Error): Promise<void> {

@@ -113,8 +113,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
 
   private async run(job: Job<AttemptJob>): Promise<void> {
     try {
-      await this.attempt(job.data);
-      await this.queue.complete(job);
+      // Completed in the transaction that records the attempt; here when there was nothing to do.
+      if (!(await this.attempt(job))) await this.queue.complete(job);
     } catch (err) {
       const message = (err as Error).message;
       this.logger.error(`delivery attempt ${job.data.attempt} of ${job.data.deliveryId} failed to run: ${message}`);
@@ -126,28 +126,38 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  /** One attempt: skipped when it was made already, or when the subscription is off. */
-  private async attempt({ deliveryId, attempt, manual = false }: AttemptJob): Promise<void> {
+  /**
+   * One attempt, recorded with its job's completion in one transaction; answers false when there
+   * was nothing to do (made already, or the subscription is off).
+   */
+  private async attempt(job: Job<AttemptJob>): Promise<boolean> {
+    const { deliveryId, attempt, manual = false } = job.data;
     const work = await this.deliveries.forAttempt(deliveryId);
-    if (!work || work.delivery.attempts >= attempt) return;
+    if (!work || work.delivery.attempts >= attempt) return false;
     const d = work.delivery;
     if (!work.subscriptionEnabled && d.eventType !== 'webhook.test') {
       await this.deliveries.abandon(this.db, d.id, d.attempts, 'not attempted: the subscription is disabled');
-      return;
+      return false;
     }
-    const result = await this.send(d.subscriptionId, d.url, webhookId(d.eventId), JSON.stringify(work.body));
+    const secrets = work.sealedSecrets.map((s) => this.encryption.decrypt(s));
+    const result = await this.send(d.url, webhookId(d.eventId), JSON.stringify(work.body), secrets);
     const step = nextStep(result, attempt, manual, this.config.webhookRetryDelays);
     const nextAttemptAt = step.retryInSeconds ? new Date(Date.now() + withJitter(step.retryInSeconds)) : null;
     const outcome: AttemptOutcome = { number: attempt, manual, ...result, next: { status: step.status, nextAttemptAt } };
     await this.db.transaction(async (tx) => {
-      if (!(await this.deliveries.recordAttempt(tx, d.id, outcome))) return;
-      if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt }]);
-      if (step.status === 'delivered') await this.subscriptions.markHealthy(tx, d.subscriptionId);
-      else await this.afterFailure(tx, d.subscriptionId, step.gone);
+      // The attempt already happened; losing this record in a server crash only means it is made again.
+      await tx.query(`SET LOCAL synchronous_commit = off`);
+      if (await this.deliveries.recordAttempt(tx, d.id, outcome)) {
+        if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt, behind: true }]);
+        if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.subscriptionFailing);
+        else if (work.subscriptionFailing) await this.subscriptions.markHealthy(tx, d.subscriptionId);
+      }
+      await this.queue.complete(job, tx);
     });
+    return true;
   }
 
-  private async send(subscriptionId: string, url: string, msgId: string, body: string): Promise<AttemptResult> {
+  private async send(url: string, msgId: string, body: string, secrets: string[]): Promise<AttemptResult> {
     let target;
     try {
       target = await resolveTarget(url, { production: this.config.env === 'production', allowPrivateNetworks: this.config.webhookAllowPrivateNetworks });
@@ -155,12 +165,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       if (!(err instanceof TargetRefused)) throw err;
       return { status: null, durationMs: 0, error: `refused: ${err.message}`, excerpt: '' };
     }
-    const secrets = (await this.subscriptions.signingSecrets(subscriptionId)).map((s) => this.encryption.decrypt(s));
     return this.sender.post(target, signedHeaders(msgId, new Date(), body, secrets), body, this.config.webhookTimeoutMs);
   }
 
   /** 410 Gone disables the subscription at once; so does failing without a success for WEBHOOK_DISABLE_AFTER. */
-  private async afterFailure(tx: Tx, subscriptionId: string, gone: boolean): Promise<void> {
+  private async afterFailure(tx: Tx, subscriptionId: string, gone: boolean, wasFailing: boolean): Promise<void> {
+    if (!wasFailing) await this.queue.putBehind(tx, subscriptionId);
     const since = await this.subscriptions.markFailing(tx, subscriptionId);
     const tooLong = since !== null && Date.now() - since.getTime() >= this.config.webhookDisableAfter * 1000;
     if (!gone && !tooLong) return;

@@ -66,11 +66,13 @@ const toAttempt = (r: AttemptRow): Attempt => ({
   manual: r.manual,
 });
 
-/** What an attempt needs: the delivery's state, its event's body, and its subscription. */
+/** What an attempt needs, in one read: the delivery's state, its event's body, and its subscription (sealed secrets that sign now included). */
 export interface AttemptWork {
   delivery: Delivery;
   body: EventBody;
   subscriptionEnabled: boolean;
+  subscriptionFailing: boolean;
+  sealedSecrets: string[];
 }
 
 /** The outcome written after an attempt. */
@@ -106,22 +108,31 @@ export class DeliveryStore {
     tx: Tx,
     e: { id: string; type: string; subject: string; sequence: number; auditId: string | null; body: EventBody },
     only?: string[],
-  ): Promise<{ id: string; subscriptionId: string }[]> {
-    return tx.query<{ id: string; subscriptionId: string }>(
+  ): Promise<{ id: string; subscriptionId: string; failing: boolean }[]> {
+    return tx.query<{ id: string; subscriptionId: string; failing: boolean }>(
       `WITH ev AS (
          INSERT INTO webhook_events (id, type, subject, sequence, audit_id, body) VALUES ($1, $2, $3, $4, $5::bigint, $6) RETURNING id
+       ), made AS (
+         INSERT INTO webhook_deliveries (event_id, subscription_id)
+         SELECT ev.id, s.id FROM ev, webhook_subscriptions s
+         WHERE CASE WHEN $7::uuid[] IS NULL THEN s.enabled AND (s.event_types IS NULL OR $2 = ANY (s.event_types)) ELSE s.id = ANY ($7::uuid[]) END
+         RETURNING id, subscription_id
        )
-       INSERT INTO webhook_deliveries (event_id, subscription_id)
-       SELECT ev.id, s.id FROM ev, webhook_subscriptions s
-       WHERE CASE WHEN $7::uuid[] IS NULL THEN s.enabled AND (s.event_types IS NULL OR $2 = ANY (s.event_types)) ELSE s.id = ANY ($7::uuid[]) END
-       RETURNING id, subscription_id AS "subscriptionId"`,
+       SELECT made.id, made.subscription_id AS "subscriptionId", s.failing_since IS NOT NULL AS failing FROM made JOIN webhook_subscriptions s ON s.id = made.subscription_id`,
       [e.id, e.type, e.subject, e.sequence, e.auditId, JSON.stringify(e.body), only ?? null],
     );
   }
 
   async forAttempt(deliveryId: string): Promise<AttemptWork | null> {
-    const [row] = await this.db.query<DeliveryRow & { body: EventBody; enabled: boolean }>(`SELECT ${DELIVERY}, e.body, s.enabled FROM ${FROM} WHERE d.id = $1`, [deliveryId]);
-    return row ? { delivery: toDelivery(row), body: row.body, subscriptionEnabled: row.enabled } : null;
+    const [row] = await this.db.query<DeliveryRow & { body: EventBody; enabled: boolean; failing: boolean; secret_enc: string; previous_secret_enc: string | null }>(
+      `SELECT ${DELIVERY}, e.body, s.enabled, s.failing_since IS NOT NULL AS failing, s.secret_enc,
+         CASE WHEN s.previous_secret_until > now() THEN s.previous_secret_enc END AS previous_secret_enc
+       FROM ${FROM} WHERE d.id = $1`,
+      [deliveryId],
+    );
+    if (!row) return null;
+    const sealedSecrets = [row.secret_enc, ...(row.previous_secret_enc ? [row.previous_secret_enc] : [])];
+    return { delivery: toDelivery(row), body: row.body, subscriptionEnabled: row.enabled, subscriptionFailing: row.failing, sealedSecrets };
   }
 
   /**
@@ -129,18 +140,17 @@ export class DeliveryStore {
    * found it (`number - 1` attempts): a duplicate of an attempt writes nothing and answers false.
    */
   async recordAttempt(tx: Tx, deliveryId: string, o: AttemptOutcome): Promise<boolean> {
-    const updated = await tx.query(
-      `UPDATE webhook_deliveries SET attempts = $2, status = $3, next_attempt_at = $4, last_status = $5, last_error = $6,
-         delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
-       WHERE id = $1 AND attempts = $2 - 1 RETURNING id`,
-      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error],
+    const rows = await tx.query(
+      `WITH moved AS (
+         UPDATE webhook_deliveries SET attempts = $2, status = $3, next_attempt_at = $4, last_status = $5, last_error = $6,
+           delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
+         WHERE id = $1 AND attempts = $2 - 1 RETURNING id
+       )
+       INSERT INTO webhook_attempts (delivery_id, number, status, duration_ms, error, response_excerpt, manual)
+       SELECT id, $2, $5, $7, $6, $8, $9 FROM moved RETURNING id`,
+      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error, o.durationMs, o.excerpt, o.manual],
     );
-    if (!updated.length) return false;
-    await tx.query(
-      `INSERT INTO webhook_attempts (delivery_id, number, status, duration_ms, error, response_excerpt, manual) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [deliveryId, o.number, o.status, o.durationMs, o.error, o.excerpt, o.manual],
-    );
-    return true;
+    return rows.length > 0;
   }
 
   /** Fails a delivery without an attempt (its subscription was disabled or deleted meanwhile). */

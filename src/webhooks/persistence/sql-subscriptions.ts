@@ -97,15 +97,6 @@ export class SubscriptionStore {
     return row ? toSubscription(row) : null;
   }
 
-  /** Sealed secrets that sign now: the current one, and the previous one while its grace lasts. */
-  async signingSecrets(id: string): Promise<string[]> {
-    const [row] = await this.db.query<{ secret_enc: string; previous_secret_enc: string | null }>(
-      `SELECT secret_enc, CASE WHEN previous_secret_until > now() THEN previous_secret_enc END AS previous_secret_enc FROM webhook_subscriptions WHERE id = $1`,
-      [id],
-    );
-    return row ? [row.secret_enc, ...(row.previous_secret_enc ? [row.previous_secret_enc] : [])] : [];
-  }
-
   /** After a failed attempt: starts the failure streak if none runs; answers when it started. */
   async markFailing(tx: Tx, id: string): Promise<Date | null> {
     const [row] = await tx.query<{ failing_since: Date }>(`UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, now()) WHERE id = $1 RETURNING failing_since`, [id]);
