@@ -46,5 +46,6 @@ describe('loadConfig', () => {
     expect(loadConfig({ WEBHOOK_RETRY_DELAYS: '1, 2,3', WEBHOOK_SECRET_GRACE: '1h', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' })).toMatchObject({ webhookRetryDelays: [1, 2, 3], webhookSecretGrace: 3600, webhookAllowPrivateNetworks: true });
     expect(() => loadConfig({ WEBHOOK_RETRY_DELAYS: '5,soon' })).toThrow(/^Invalid configuration: WEBHOOK_RETRY_DELAYS: expected up to 30 comma-separated whole seconds/);
     expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '10' })).toThrow(/WEBHOOK_TIMEOUT_MS: expected a whole number from 100 to 60000/);
+    expect(() => loadConfig({ WEBHOOK_CONCURRENCY: '4', WEBHOOK_SUBSCRIPTION_CONCURRENCY: '4' })).toThrow(/WEBHOOK_SUBSCRIPTION_CONCURRENCY must be less than WEBHOOK_CONCURRENCY \(4\)/);
   });
 });

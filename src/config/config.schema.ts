@@ -57,7 +57,7 @@ export const configSchema = z
     WEBHOOK_RETRY_DELAYS: delays([5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 36000]),
     WEBHOOK_TIMEOUT_MS: int(5000, 100, 60000),
     WEBHOOK_SECRET_GRACE: duration(86400, 0, 30 * 86400),
-    WEBHOOK_DISABLE_AFTER: duration(5 * 86400, 60, 90 * 86400),
+    WEBHOOK_DISABLE_AFTER: duration(5 * 86400, 1, 90 * 86400),
     WEBHOOK_WORKER: bool(true),
     WEBHOOK_CONCURRENCY: int(32, 1, 1000),
     WEBHOOK_SUBSCRIPTION_CONCURRENCY: int(4, 1, 100),
@@ -73,6 +73,10 @@ export const configSchema = z
     }
     if (c.METRICS_PORT !== undefined && c.METRICS_PORT === c.PORT) {
       ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT (the metrics are never served on the public port)' });
+    }
+    // A subscriber that hangs holds its slots until the timeout: it must leave some to the others.
+    if (c.WEBHOOK_SUBSCRIPTION_CONCURRENCY >= c.WEBHOOK_CONCURRENCY) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SUBSCRIPTION_CONCURRENCY'], message: `must be less than WEBHOOK_CONCURRENCY (${c.WEBHOOK_CONCURRENCY}), so that one stuck subscriber cannot take every delivery slot` });
     }
     if (c.NODE_ENV !== 'production') return;
     if (c.BENCH_SKIP_REVOCATION_CHECK) {
