@@ -148,3 +148,47 @@ describe('webhook delivery: retries, failure, redelivery and isolation', () => {
     expect(cut.attempt_log[0].duration_ms).toBeLessThan(4000);
   });
 });
+
+describe('webhook delivery: a subscription that keeps failing', () => {
+  let t: TestApp;
+  let api: StaffApi;
+  const rx = new WebhookReceiver();
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_RETRY_DELAYS: '2,2', WEBHOOK_DISABLE_AFTER: '1s' } });
+    api = await staffApi(t);
+    await rx.start();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await rx.stop();
+  });
+
+  it('is disabled once it has failed without a success for WEBHOOK_DISABLE_AFTER, audited, and gets no more deliveries', async () => {
+    rx.fallback = 500;
+    const created = await api.call('POST', '/admin/api/webhooks', { reason: REASON, url: rx.url });
+    const id = created.body.subscription.id as string;
+    const u = await createUser(t.app);
+    const lock = await api.call('POST', `/admin/api/users/${u.id}/lock`, { reason: REASON });
+    expect(lock.status).toBe(200);
+
+    const disabled = await eventually(async () => {
+      const sub = (await api.call('GET', `/admin/api/webhooks/${id}`)).body.subscription;
+      return sub.enabled ? null : sub;
+    }, 15_000, 'the subscription to be disabled');
+    expect(disabled.disabled_reason).toMatch(/^failing without a success since /);
+    expect(rx.received).toHaveLength(2);
+    const audit = await api.call('GET', `/admin/api/audit?action=webhook.disabled&target=${id}`);
+    expect(audit.body.items).toEqual([expect.objectContaining({ actor: { type: 'system', id: null }, target: { type: 'webhook', id }, reason: disabled.disabled_reason })]);
+    // The attempt it still had scheduled is not made: the delivery ends failed, kept for a redelivery.
+    const d = await eventually(async () => {
+      const x = (await api.call('GET', `/admin/api/audit/${lock.body.audit_id}/deliveries`)).body.deliveries[0];
+      return x.status === 'failed' ? x : null;
+    }, 15_000, 'the delivery to fail');
+    expect(d).toMatchObject({ attempts: 2, last_error: 'not attempted: the subscription is disabled' });
+    // Nothing more is sent to it.
+    const next = await api.call('POST', `/admin/api/users/${u.id}/unlock`, { reason: REASON });
+    expect((await api.call('GET', `/admin/api/audit/${next.body.audit_id}/deliveries`)).body.deliveries).toEqual([]);
+    expect(rx.received).toHaveLength(2);
+  });
+});

@@ -24,10 +24,14 @@ export class SqlRevocationRepository extends RevocationRepository {
     super();
   }
 
+  /** One statement however many records (a lock ends every session of the user: one record each). */
   async record(tx: Tx, records: RevocationRecord[]): Promise<void> {
-    for (const r of records) {
-      await tx.query(`INSERT INTO revocations (kind, subject, cutoff_ms, honour_until) VALUES ($1, $2, $3, $4)`, [r.kind, r.subject, r.cutoffMs ?? null, r.honourUntil]);
-    }
+    if (!records.length) return;
+    await tx.query(
+      `INSERT INTO revocations (kind, subject, cutoff_ms, honour_until)
+       SELECT kind, subject, cutoff_ms, honour_until FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) WITH ORDINALITY AS r(kind, subject, cutoff_ms, honour_until, n) ORDER BY n`,
+      [records.map((r) => r.kind), records.map((r) => r.subject), records.map((r) => r.cutoffMs ?? null), records.map((r) => r.honourUntil)],
+    );
   }
 
   async inForce(now: Date): Promise<RevocationRecord[]> {

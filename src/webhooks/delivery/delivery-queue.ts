@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import pg from 'pg';
 import { type Db, type Job, PgBoss } from 'pg-boss';
 import { AppConfig } from '../../config/config.schema.js';
 import { DatabaseEndpoint, type Tx } from '../../infra/database/database.js';
@@ -43,11 +44,20 @@ function attemptJobId(j: AttemptJob): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+const statementName = (text: string) => `lk_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+
 /** pg-boss statements inside one of the service's transactions. */
 const executor = (tx: Tx): Db => ({ executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) });
 
-/** A few connections of pg-boss's own: fetches, completions and its supervisor (attempts use the service's pool). */
-const QUEUE_POOL_SIZE = 4;
+/** The worker's own connections: pg-boss's statements (fetches, failures, its supervisor) and the attempts' records. */
+const QUEUE_POOL_SIZE = 6;
+
+/**
+ * Statements that only move an attempt along commit asynchronously: should the server lose the
+ * last of them in a crash, the job comes back and the attempt is made again (at least once). The
+ * events, deliveries and first jobs are written, durably, in the revocation's transaction.
+ */
+const ASYNC_COMMIT = '-c synchronous_commit=off';
 
 /**
  * The delivery attempts as pg-boss jobs: enqueued inside the revocation's transaction (through the
@@ -66,14 +76,17 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     private readonly config: AppConfig,
   ) {
     const c = connectionOptions(endpoint.url);
-    this.boss = new PgBoss({
+    this.attempts = new pg.Pool({
       ...('url' in c ? { connectionString: c.url } : { host: c.host, port: c.port, user: c.username, password: c.password, database: c.database }),
       max: QUEUE_POOL_SIZE,
-      // Fetches, completions and failures only move a job along; should the server lose the last
-      // of them in a crash, the job comes back and the attempt is made again (at least once). The
-      // jobs themselves are written, durably, in the revocation's transaction.
-      options: '-c synchronous_commit=off',
+      options: ASYNC_COMMIT,
       application_name: 'latchkey-webhooks',
+      connectionTimeoutMillis: 10_000,
+    });
+    this.boss = new PgBoss({
+      // pg-boss runs on the same connections, its parameterized statements prepared once each (a
+      // fetch is parsed and planned anew otherwise, which costs more than running it).
+      db: { executeSql: (text, values) => (values?.length ? this.attempts.query({ name: statementName(text), text, values }) : this.attempts.query(text)) },
       schema: JOB_SCHEMA,
       supervise: config.webhookWorker,
       schedule: false,
@@ -84,6 +97,35 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
       monitorIntervalSeconds: SUPERVISE_SECONDS,
     });
     this.boss.on('error', (err: Error) => this.logger.warn(`job queue: ${err.message}`));
+    this.attempts.on('error', (err: Error) => this.logger.warn(`attempt log connection: ${err.message}`));
+  }
+
+  private readonly attempts: pg.Pool;
+
+  /**
+   * Runs `work` on the attempts' own connections (asynchronous commit): in one transaction when
+   * `transaction`, else its one statement on its own. Every syscall counts here (each statement
+   * costs a round trip), so an attempt that succeeded is recorded in a single statement.
+   */
+  async recording<T>(work: (tx: Tx) => Promise<T>, transaction: boolean): Promise<T> {
+    const client = await this.attempts.connect();
+    // The statements here are a handful of fixed texts: each is prepared once per connection
+    // (named), which spares its parse and planning on every attempt.
+    const tx: Tx = { query: async (text, values) => (await client.query(values?.length ? { name: statementName(text), text, values } : text)).rows };
+    try {
+      if (!transaction) return await work(tx);
+      await client.query('BEGIN');
+      try {
+        const result = await work(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
   }
 
   onModuleInit(): Promise<void> {
@@ -104,7 +146,8 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.started?.catch(() => undefined);
-    await this.boss.stop({ graceful: false, close: true }).catch(() => undefined);
+    await this.boss.stop({ graceful: false, close: false }).catch(() => undefined);
+    await this.attempts.end().catch(() => undefined);
   }
 
   /** Enqueues attempts in the caller's transaction. */
@@ -129,9 +172,8 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     return this.boss.fetch<AttemptJob>(DELIVERY_QUEUE, { batchSize: count, groupConcurrency: perSubscription });
   }
 
-  /** Completes the job, inside `tx` when given (the transaction that records the attempt). */
-  async complete(job: Job<AttemptJob>, tx?: Tx): Promise<void> {
-    await this.boss.complete(DELIVERY_QUEUE, { id: job.id, retryCount: job.retryCount }, null, tx ? { db: executor(tx) } : undefined);
+  async complete(job: Job<AttemptJob>): Promise<void> {
+    await this.boss.complete(DELIVERY_QUEUE, { id: job.id, retryCount: job.retryCount });
   }
 
   /**

@@ -104,9 +104,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   private start(job: Job<AttemptJob>): void {
     this.inFlight++;
     const run = this.run(job).finally(() => {
-      this.inFlight--;
+      // A freed slot matters only to a loop that stopped fetching for want of one.
+      if (this.inFlight-- === this.config.webhookConcurrency) this.wake();
       this.running.delete(run);
-      this.wake();
     });
     this.running.add(run);
   }
@@ -132,7 +132,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
    */
   private async attempt(job: Job<AttemptJob>): Promise<boolean> {
     const { deliveryId, attempt, manual = false } = job.data;
-    const work = await this.deliveries.forAttempt(deliveryId);
+    const work = await this.queue.recording((tx) => this.deliveries.forAttempt(tx, deliveryId), false);
     if (!work || work.delivery.attempts >= attempt) return false;
     const d = work.delivery;
     if (!work.subscriptionEnabled && d.eventType !== 'webhook.test') {
@@ -144,16 +144,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     const step = nextStep(result, attempt, manual, this.config.webhookRetryDelays);
     const nextAttemptAt = step.retryInSeconds ? new Date(Date.now() + withJitter(step.retryInSeconds)) : null;
     const outcome: AttemptOutcome = { number: attempt, manual, ...result, next: { status: step.status, nextAttemptAt } };
-    await this.db.transaction(async (tx) => {
-      // The attempt already happened; losing this record in a server crash only means it is made again.
-      await tx.query(`SET LOCAL synchronous_commit = off`);
-      if (await this.deliveries.recordAttempt(tx, d.id, outcome)) {
-        if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt, behind: true }]);
-        if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.subscriptionFailing);
-        else if (work.subscriptionFailing) await this.subscriptions.markHealthy(tx, d.subscriptionId);
-      }
-      await this.queue.complete(job, tx);
-    });
+    // A delivery to a healthy subscription is one statement; anything else one transaction.
+    const more = step.status !== 'delivered' || work.subscriptionFailing;
+    await this.queue.recording(async (tx) => {
+      if (!(await this.deliveries.recordAttempt(tx, d.id, outcome, job.id))) return;
+      if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt, behind: true }]);
+      if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.subscriptionFailing);
+      else if (work.subscriptionFailing) await this.subscriptions.markHealthy(tx, d.subscriptionId);
+    }, more);
     return true;
   }
 

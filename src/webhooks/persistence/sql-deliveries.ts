@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Tx } from '../../infra/database/database.js';
 import type { Attempt, Delivery, DeliveryStatus, EventBody } from '../delivery.js';
+import { DELIVERY_QUEUE, JOB_SCHEMA } from '../delivery/delivery-queue.js';
 import { isUuid } from './sql-subscriptions.js';
 
 interface DeliveryRow {
@@ -91,40 +92,38 @@ export interface AttemptOutcome {
 export class DeliveryStore {
   constructor(private readonly db: Database) {}
 
-  /** The next number of this subject's sequence; the row stays locked until the transaction ends, so numbers follow commit order per subject. */
-  async nextSequence(tx: Tx, subject: string): Promise<number> {
-    const [row] = await tx.query<{ last: string }>(
-      `INSERT INTO webhook_sequences (subject, last) VALUES ($1, 1) ON CONFLICT (subject) DO UPDATE SET last = webhook_sequences.last + 1 RETURNING last::text`,
-      [subject],
-    );
-    return Number(row.last);
-  }
-
   /**
-   * The event and one pending delivery for each enabled subscription that chose its type (or for
-   * the given subscriptions alone); answers the deliveries.
+   * The event, with its subject's next sequence number, and one pending delivery for each enabled
+   * subscription that chose its type (or for the given subscriptions alone), in one statement;
+   * answers the sequence number and the deliveries. The subject's sequence row stays locked until
+   * the transaction ends, so numbers follow commit order per subject. `body` is the event body
+   * without its `data.sequence`, which the statement adds.
    */
   async insertEvent(
     tx: Tx,
-    e: { id: string; type: string; subject: string; sequence: number; auditId: string | null; body: EventBody },
+    e: { id: string; type: string; subject: string; auditId: string | null; body: EventBody },
     only?: string[],
-  ): Promise<{ id: string; subscriptionId: string; failing: boolean }[]> {
-    return tx.query<{ id: string; subscriptionId: string; failing: boolean }>(
-      `WITH ev AS (
-         INSERT INTO webhook_events (id, type, subject, sequence, audit_id, body) VALUES ($1, $2, $3, $4, $5::bigint, $6) RETURNING id
+  ): Promise<{ id: string | null; subscriptionId: string | null; failing: boolean; sequence: string }[]> {
+    return tx.query<{ id: string | null; subscriptionId: string | null; failing: boolean; sequence: string }>(
+      `WITH seq AS (
+         INSERT INTO webhook_sequences (subject, last) VALUES ($3::text, 1) ON CONFLICT (subject) DO UPDATE SET last = webhook_sequences.last + 1 RETURNING last
+       ), ev AS (
+         INSERT INTO webhook_events (id, type, subject, sequence, audit_id, body)
+         SELECT $1::uuid, $2::text, $3::text, seq.last, $4::bigint, jsonb_set($5::jsonb, '{data,sequence}', to_jsonb(seq.last)) FROM seq RETURNING id
        ), made AS (
          INSERT INTO webhook_deliveries (event_id, subscription_id)
          SELECT ev.id, s.id FROM ev, webhook_subscriptions s
-         WHERE CASE WHEN $7::uuid[] IS NULL THEN s.enabled AND (s.event_types IS NULL OR $2 = ANY (s.event_types)) ELSE s.id = ANY ($7::uuid[]) END
+         WHERE CASE WHEN $6::uuid[] IS NULL THEN s.enabled AND (s.event_types IS NULL OR $2 = ANY (s.event_types)) ELSE s.id = ANY ($6::uuid[]) END
          RETURNING id, subscription_id
        )
-       SELECT made.id, made.subscription_id AS "subscriptionId", s.failing_since IS NOT NULL AS failing FROM made JOIN webhook_subscriptions s ON s.id = made.subscription_id`,
-      [e.id, e.type, e.subject, e.sequence, e.auditId, JSON.stringify(e.body), only ?? null],
+       SELECT made.id, made.subscription_id AS "subscriptionId", coalesce(s.failing_since IS NOT NULL, false) AS failing, seq.last::text AS sequence
+       FROM seq LEFT JOIN (made JOIN webhook_subscriptions s ON s.id = made.subscription_id) ON true`,
+      [e.id, e.type, e.subject, e.auditId, JSON.stringify(e.body), only ?? null],
     );
   }
 
-  async forAttempt(deliveryId: string): Promise<AttemptWork | null> {
-    const [row] = await this.db.query<DeliveryRow & { body: EventBody; enabled: boolean; failing: boolean; secret_enc: string; previous_secret_enc: string | null }>(
+  async forAttempt(tx: Tx, deliveryId: string): Promise<AttemptWork | null> {
+    const [row] = await tx.query<DeliveryRow & { body: EventBody; enabled: boolean; failing: boolean; secret_enc: string; previous_secret_enc: string | null }>(
       `SELECT ${DELIVERY}, e.body, s.enabled, s.failing_since IS NOT NULL AS failing, s.secret_enc,
          CASE WHEN s.previous_secret_until > now() THEN s.previous_secret_enc END AS previous_secret_enc
        FROM ${FROM} WHERE d.id = $1`,
@@ -138,19 +137,26 @@ export class DeliveryStore {
   /**
    * Writes one attempt and the delivery's new state, if the delivery still stands where the attempt
    * found it (`number - 1` attempts): a duplicate of an attempt writes nothing and answers false.
+   * In the same statement the attempt's job leaves the queue: deleted rather than completed by a
+   * second statement (nothing reads a finished job of this queue: no output, no dependants), so a
+   * delivered attempt costs one statement to record.
    */
-  async recordAttempt(tx: Tx, deliveryId: string, o: AttemptOutcome): Promise<boolean> {
-    const rows = await tx.query(
+  async recordAttempt(tx: Tx, deliveryId: string, o: AttemptOutcome, jobId: string): Promise<boolean> {
+    const [row] = await tx.query<{ recorded: boolean }>(
       `WITH moved AS (
          UPDATE webhook_deliveries SET attempts = $2, status = $3, next_attempt_at = $4, last_status = $5, last_error = $6,
            delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
          WHERE id = $1 AND attempts = $2 - 1 RETURNING id
+       ), logged AS (
+         INSERT INTO webhook_attempts (delivery_id, number, status, duration_ms, error, response_excerpt, manual)
+         SELECT id, $2, $5, $7, $6, $8, $9 FROM moved RETURNING id
+       ), released AS (
+         DELETE FROM ${JOB_SCHEMA}.job WHERE name = $10 AND id = $11 RETURNING id
        )
-       INSERT INTO webhook_attempts (delivery_id, number, status, duration_ms, error, response_excerpt, manual)
-       SELECT id, $2, $5, $7, $6, $8, $9 FROM moved RETURNING id`,
-      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error, o.durationMs, o.excerpt, o.manual],
+       SELECT EXISTS (SELECT 1 FROM logged) AS recorded, (SELECT count(*) FROM released) AS released`,
+      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error, o.durationMs, o.excerpt, o.manual, DELIVERY_QUEUE, jobId],
     );
-    return rows.length > 0;
+    return row.recorded;
   }
 
   /** Fails a delivery without an attempt (its subscription was disabled or deleted meanwhile). */
