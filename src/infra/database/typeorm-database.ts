@@ -1,26 +1,32 @@
-import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { Database, type Tx } from './database.js';
+import { canPrepare, statementName } from './prepared-statements.js';
 
 /** TypeORM's postgres driver answers `[rows, count]` for UPDATE/DELETE ... RETURNING and rows otherwise. */
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? (result[0] as T[]) : (result as T[]));
 
 /**
- * A statement of a transaction is prepared once per connection (named after its text): the ports
- * that write in a revocation's transaction run a handful of fixed texts, and on this path parsing
- * and planning each of them anew cost more than executing it. `pg` takes the named form where
- * TypeORM passes the text through.
+ * A statement of a transaction is prepared once per connection (see prepared-statements.ts): the
+ * ports that write in a revocation's transaction run a handful of fixed texts. `pg` takes the named
+ * form where TypeORM passes the text through.
  */
-const named = (text: string, params?: unknown[]) => (params?.length ? ({ name: `lk_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text } as unknown as string) : text);
+const named = (text: string, params: unknown[] | undefined, prepare: boolean) => (prepare && params?.length ? ({ name: statementName(text), text } as unknown as string) : text);
 
-const txOf = (em: EntityManager): Tx => ({ query: async <T>(sql: string, params?: unknown[]) => rowsOf<T>(await em.query(named(sql, params), params)) });
+const txOf = (em: EntityManager, prepare: boolean): Tx => ({ query: async <T>(sql: string, params?: unknown[]) => rowsOf<T>(await em.query(named(sql, params, prepare), params)) });
 
 /** The Database port on TypeORM's data source (the one pool of the process). */
 @Injectable()
-export class TypeOrmDatabase extends Database {
+export class TypeOrmDatabase extends Database implements OnModuleInit {
+  private prepare = false;
+
   constructor(private readonly ds: DataSource) {
     super();
+  }
+
+  async onModuleInit(): Promise<void> {
+    const [{ version }] = await this.query<{ version: string }>('SELECT version()');
+    this.prepare = canPrepare(version);
   }
 
   async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
@@ -28,6 +34,6 @@ export class TypeOrmDatabase extends Database {
   }
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.ds.transaction((em) => work(txOf(em)));
+    return this.ds.transaction((em) => work(txOf(em, this.prepare)));
   }
 }

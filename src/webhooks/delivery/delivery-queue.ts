@@ -5,6 +5,7 @@ import { type Db, type Job, PgBoss } from 'pg-boss';
 import { AppConfig } from '../../config/config.schema.js';
 import { DatabaseEndpoint, type Tx } from '../../infra/database/database.js';
 import { connectionOptions } from '../../infra/database/data-source.js';
+import { canPrepare, statementName } from '../../infra/database/prepared-statements.js';
 
 /** pg-boss's schema (created by the webhooks migration) and the one queue of delivery attempts. */
 export const JOB_SCHEMA = 'pgboss';
@@ -43,8 +44,6 @@ function attemptJobId(j: AttemptJob): string {
   const h = createHash('sha256').update(`${j.deliveryId}:${j.attempt}:${j.manual ? 'm' : 'a'}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
-
-const statementName = (text: string) => `lk_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
 
 /** pg-boss statements inside one of the service's transactions. */
 const executor = (tx: Tx): Db => ({ executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) });
@@ -86,7 +85,7 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     this.boss = new PgBoss({
       // pg-boss runs on the same connections, its parameterized statements prepared once each (a
       // fetch is parsed and planned anew otherwise, which costs more than running it).
-      db: { executeSql: (text, values) => (values?.length ? this.attempts.query({ name: statementName(text), text, values }) : this.attempts.query(text)) },
+      db: { executeSql: (text, values) => this.attempts.query(this.prepare && values?.length ? { name: statementName(text), text, values } : { text, values }) },
       schema: JOB_SCHEMA,
       supervise: config.webhookWorker,
       schedule: false,
@@ -101,6 +100,7 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   private readonly attempts: pg.Pool;
+  private prepare = false;
 
   /**
    * Runs `work` on the attempts' own connections (asynchronous commit): in one transaction when
@@ -111,7 +111,7 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     const client = await this.attempts.connect();
     // The statements here are a handful of fixed texts: each is prepared once per connection
     // (named), which spares its parse and planning on every attempt.
-    const tx: Tx = { query: async (text, values) => (await client.query(values?.length ? { name: statementName(text), text, values } : text)).rows };
+    const tx: Tx = { query: async (text, values) => (await client.query(this.prepare && values?.length ? { name: statementName(text), text, values } : { text, values })).rows };
     try {
       if (!transaction) return await work(tx);
       await client.query('BEGIN');
@@ -134,6 +134,8 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async start(): Promise<void> {
+    const { rows } = await this.attempts.query<{ version: string }>('SELECT version()');
+    this.prepare = canPrepare(rows[0].version);
     await this.boss.start();
     // A job comes back to the queue only when its worker died (the handler itself records every
     // outcome): then the attempt is made again, a few times, before pg-boss gives up on it.
