@@ -182,7 +182,7 @@ export class AdminWebhooksController {
   @ApiOperation({ summary: 'Redeliver failed deliveries', description: `Every failed delivery of the subscription made since \`since\` gets one more attempt (at most 1,000 a call). ${ADMIN}` })
   @ZodBody(redeliverFailed)
   @ApiAcceptedResponse({ description: 'Queued.', schema: { type: 'object', required: ['redelivering'], properties: { redelivering: { type: 'integer' } } } })
-  @ApiErrors(...CHANGE)
+  @ApiErrors(...CHANGE, WebhooksErrors.WEBHOOK_DISABLED)
   async redeliverFailed(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body(new ZodValidationPipe(redeliverFailed)) body: z.infer<typeof redeliverFailed>, @Req() req: FastifyRequest) {
     return { redelivering: await this.webhooks.redeliverFailed(id, new Date(body.since), staffContext(p, body.reason, req)) };
   }
@@ -203,7 +203,7 @@ export class AdminWebhooksController {
   @ApiOperation({ summary: 'Redeliver one delivery', description: `One more attempt now, with the same \`webhook-id\` (a delivered or failed delivery; 409 while an attempt is on its way). ${ADMIN}` })
   @ZodBody(withReason)
   @ApiAcceptedResponse({ description: 'Queued.', schema: { type: 'object', required: ['delivery'], properties: { delivery: DELIVERY } } })
-  @ApiErrors(...CHANGE_ERRORS, WebhooksErrors.DELIVERY_NOT_FOUND, WebhooksErrors.DELIVERY_IN_PROGRESS)
+  @ApiErrors(...CHANGE_ERRORS, WebhooksErrors.DELIVERY_NOT_FOUND, WebhooksErrors.DELIVERY_IN_PROGRESS, WebhooksErrors.WEBHOOK_DISABLED)
   async redeliver(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
     const d = await this.webhooks.redeliver(id, staffContext(p, body.reason, req));
     return { delivery: deliveryJson(d, webhookId(d.eventId)) };

@@ -12,7 +12,7 @@ import { isUuid, SubscriptionStore, type SubscriptionPatch } from './persistence
 import type { Subscription } from './subscription.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 import { newWebhookSecret } from './webhook-signing.js';
-import { deliveryNotFound, invalidWebhookUrl, webhookNotFound, WebhooksErrors } from './webhooks.errors.js';
+import { deliveryNotFound, invalidWebhookUrl, webhookDisabled, webhookNotFound, WebhooksErrors } from './webhooks.errors.js';
 
 export interface NewSubscription {
   url: string;
@@ -129,6 +129,7 @@ export class WebhooksService {
       const reopened = await this.deliveries.reopen(tx, id);
       if (!reopened) throw deliveryNotFound();
       if ('busy' in reopened) throw new DomainError(WebhooksErrors.DELIVERY_IN_PROGRESS, `the delivery is ${reopened.busy}: an attempt is on its way`);
+      if ('disabled' in reopened) throw webhookDisabled();
       await this.queue.enqueue(tx, [{ deliveryId: id, subscriptionId: reopened.subscriptionId, attempt: reopened.attempt, manual: true }]);
       await this.audit.record({ action: 'webhook.redelivered', targetType: 'webhook_delivery', targetId: id, data: { subscription_id: reopened.subscriptionId } }, ctx, tx);
     });
@@ -138,13 +139,13 @@ export class WebhooksService {
 
   /** Every failed delivery of the subscription created since `since` gets one more attempt; answers how many. */
   async redeliverFailed(subscriptionId: string, since: Date, ctx: AuditContext): Promise<number> {
-    await this.get(subscriptionId);
+    if (!(await this.get(subscriptionId)).enabled) throw webhookDisabled();
     const ids = await this.deliveries.failedSince(subscriptionId, since, BULK_REDELIVERY_LIMIT);
     let count = 0;
     await this.db.transaction(async (tx) => {
       for (const id of ids) {
         const reopened = await this.deliveries.reopen(tx, id);
-        if (!reopened || 'busy' in reopened) continue;
+        if (!reopened || !('attempt' in reopened)) continue;
         await this.queue.enqueue(tx, [{ deliveryId: id, subscriptionId, attempt: reopened.attempt, manual: true }]);
         count++;
       }

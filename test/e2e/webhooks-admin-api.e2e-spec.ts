@@ -822,6 +822,26 @@ describe('webhook subscriptions admin API and CLI (WEBHOOK_ALLOW_PRIVATE_NETWORK
       await expectAudited(re, { action: 'webhook.redelivered', target: { type: 'webhook_delivery', id: d.id }, actor: adminActor(), reason: 'receiver lost its database' });
     }, 30_000);
 
+    it('refuses to redeliver to a disabled subscription with 409 WEBHOOK_DISABLED, and redelivers once it is enabled again', async () => {
+      const r = await receiver();
+      const { subscription, secret } = await create({ url: r.url, event_types: ['user.locked'] });
+      r.secrets = [secret];
+      const test = await api('POST', `/webhooks/${subscription.id}/test`, { reason: 'probe' });
+      expect(test.status).toBe(202);
+      await deliveryWhen(test.body.delivery_id, (x) => x.status === 'delivered', 'the test');
+      expect((await api('PATCH', `/webhooks/${subscription.id}`, { reason: 'paused', enabled: false })).status).toBe(200);
+      const auditBefore = await newestAuditId();
+      expectProblem(await api('POST', `/deliveries/${test.body.delivery_id}/redeliver`, { reason: 'again' }), 409, 'WEBHOOK_DISABLED');
+      expectProblem(await api('POST', `/webhooks/${subscription.id}/redeliver-failed`, { reason: 'again', since: '2000-01-01T00:00:00Z' }), 409, 'WEBHOOK_DISABLED');
+      expect(await newestAuditId()).toBe(auditBefore);
+      expect((await api('PATCH', `/webhooks/${subscription.id}`, { reason: 'resumed', enabled: true })).status).toBe(200);
+      for (let i = 2; i <= 3; i++) {
+        expect((await api('POST', `/deliveries/${test.body.delivery_id}/redeliver`, { reason: 'again' })).status).toBe(202);
+        await deliveryWhen(test.body.delivery_id, (x) => x.status === 'delivered' && x.attempts === i, `redelivery ${i}`);
+      }
+      expect(r.received).toHaveLength(3);
+    });
+
     it('refuses to redeliver while an attempt is on its way with 409 DELIVERY_IN_PROGRESS', async () => {
       const r = await receiver();
       r.script = ['hang'];

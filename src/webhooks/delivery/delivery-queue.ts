@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import pg from 'pg';
 import { type Db, type Job, PgBoss } from 'pg-boss';
@@ -10,8 +10,11 @@ import { canPrepare, statementName } from '../../infra/database/prepared-stateme
 /** pg-boss's schema (created by the webhooks migration) and the one queue of delivery attempts. */
 export const JOB_SCHEMA = 'pgboss';
 export const DELIVERY_QUEUE = 'webhook-attempt';
-/** How long past its timeout an attempt's job may stay active before it counts as abandoned. */
-const EXPIRY_MARGIN_SECONDS = 5;
+/**
+ * How long past its timeout an attempt's job may stay active before it counts as abandoned: the
+ * address lookup and the recording are bounded too (see DeliveryWorker), within this margin.
+ */
+export const EXPIRY_MARGIN_SECONDS = 15;
 const SUPERVISE_SECONDS = 5;
 /** How often pg-boss runs an attempt's job again when its worker died or the handler threw. */
 export const ATTEMPT_JOB_RETRIES = 10;
@@ -37,13 +40,20 @@ export interface AttemptJobInsert extends AttemptJob {
 const BEHIND = -1;
 
 /**
- * The job id of an attempt, derived from the delivery and the attempt's number: scheduling the same
- * attempt twice (a retried handler that had scheduled it already) inserts nothing the second time.
+ * The job id of an automatic attempt, derived from the delivery and the attempt's number:
+ * scheduling the same retry twice (a retried handler that had scheduled it already) inserts nothing
+ * the second time. A manual redelivery is staff asking again: always a job of its own.
  */
 function attemptJobId(j: AttemptJob): string {
-  const h = createHash('sha256').update(`${j.deliveryId}:${j.attempt}:${j.manual ? 'm' : 'a'}`).digest('hex');
+  if (j.manual) return randomUUID();
+  const h = createHash('sha256').update(`${j.deliveryId}:${j.attempt}:a`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
+
+/** Due attempts are fetched this many at a time, or one: two statement texts, each prepared once. */
+const FETCH_BATCH = 8;
+/** How many attempts one fetch asks for, with `free` slots. */
+export const fetchSize = (free: number) => (free >= FETCH_BATCH ? FETCH_BATCH : 1);
 
 /** pg-boss statements inside one of the service's transactions. */
 const executor = (tx: Tx): Db => ({ executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) });
@@ -87,6 +97,8 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
       // fetch is parsed and planned anew otherwise, which costs more than running it).
       db: { executeSql: (text, values) => this.attempts.query(this.prepare && values?.length ? { name: statementName(text), text, values } : { text, values }) },
       schema: JOB_SCHEMA,
+      // Its schema comes with Latchkey's migrations (see migrations/), never from a start-up.
+      migrate: false,
       supervise: config.webhookWorker,
       schedule: false,
       registerInstance: false,
@@ -152,11 +164,11 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     await this.attempts.end().catch(() => undefined);
   }
 
-  /** Enqueues attempts in the caller's transaction. */
+  /** Enqueues attempts in the caller's transaction; a manual one that could not be queued fails the call. */
   async enqueue(tx: Tx, jobs: AttemptJobInsert[]): Promise<void> {
     if (!jobs.length) return;
     await this.onModuleInit();
-    await this.boss.insert(
+    const ids = await this.boss.insert(
       DELIVERY_QUEUE,
       jobs.map((j) => ({
         id: attemptJobId(j),
@@ -165,8 +177,9 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
         ...(j.startAfter ? { startAfter: j.startAfter } : {}),
         ...(j.behind ? { priority: BEHIND } : {}),
       })),
-      { db: executor(tx) },
+      { db: executor(tx), returnId: true },
     );
+    if (jobs.some((j) => j.manual) && (ids?.length ?? 0) < jobs.length) throw new Error('a manual delivery attempt could not be queued');
   }
 
   /** Up to `count` attempts due now, at most `perSubscription` in flight per subscription across every worker. */

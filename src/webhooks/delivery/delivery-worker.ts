@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Job } from 'pg-boss';
 import { AuditLog } from '../../audit/audit-log.js';
 import { AppConfig } from '../../config/config.schema.js';
@@ -8,12 +8,15 @@ import type { DeliveryStatus } from '../delivery.js';
 import { type AttemptOutcome, DeliveryStore } from '../persistence/sql-deliveries.js';
 import { SubscriptionStore } from '../persistence/sql-subscriptions.js';
 import { signedHeaders, webhookId } from '../webhook-signing.js';
-import { ATTEMPT_JOB_RETRIES, type AttemptJob, DeliveryQueue } from './delivery-queue.js';
+import { ATTEMPT_JOB_RETRIES, type AttemptJob, DeliveryQueue, fetchSize } from './delivery-queue.js';
 import { resolveTarget, TargetRefused } from './target.js';
 import { type AttemptResult, WebhookSender } from './webhook-sender.js';
 
 /** How often an idle worker asks for due attempts (retries, and events written by other instances). */
 export const POLL_MS = 500;
+/** How often, and after how long without a change, a delivery with no job left is failed (see DeliveryStore.failOrphans). */
+const ORPHAN_SWEEP_MS = 60_000;
+const ORPHAN_AFTER_SECONDS = 300;
 
 /** Each retry waits its configured delay, give or take a fifth (jitter spreads a burst of retries). */
 export const withJitter = (seconds: number, random = Math.random) => seconds * 1000 * (0.8 + 0.4 * random());
@@ -36,7 +39,7 @@ export function nextStep(result: Pick<AttemptResult, 'status'>, attempt: number,
  * made again (at least once).
  */
 @Injectable()
-export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Webhooks');
   private inFlight = 0;
   private stopped = true;
@@ -44,6 +47,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   private wakeup?: () => void;
   private loopDone?: Promise<void>;
   private readonly running = new Set<Promise<void>>();
+  private orphanTimer?: NodeJS.Timeout;
+  /** The last fetch found work. */
+  private flowing = false;
 
   constructor(
     private readonly queue: DeliveryQueue,
@@ -60,10 +66,19 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
     if (!this.config.webhookWorker) return;
     this.stopped = false;
     this.loopDone = this.loop();
+    this.orphanTimer = setInterval(() => {
+      this.deliveries
+        .failOrphans(ORPHAN_AFTER_SECONDS)
+        .then((n) => n && this.logger.warn(`${n} webhook deliveries had lost their attempt: failed, kept for a redelivery`))
+        .catch((err: Error) => this.logger.warn(`looking for lost delivery attempts failed: ${err.message}`));
+    }, ORPHAN_SWEEP_MS);
+    this.orphanTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** First in a shutdown (before the sender closes its connections): no new attempt, and the ones in flight finish. */
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.orphanTimer);
     this.wake();
     await this.loopDone;
     await Promise.allSettled([...this.running]);
@@ -78,18 +93,20 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const free = this.config.webhookConcurrency - this.inFlight;
+      const want = fetchSize(free);
       let got = 0;
       this.woken = false;
       if (free > 0) {
         try {
-          const jobs = await this.queue.fetch(free, this.config.webhookSubscriptionConcurrency);
+          const jobs = await this.queue.fetch(want, this.config.webhookSubscriptionConcurrency);
           got = jobs.length;
           for (const job of jobs) this.start(job);
         } catch (err) {
           if (!this.stopped) this.logger.warn(`fetching delivery attempts failed: ${(err as Error).message}`);
         }
       }
-      if (this.stopped || (free > 0 && got === free) || this.woken) continue;
+      this.flowing = got > 0;
+      if (this.stopped || (free > 0 && got === want) || this.woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
         this.wakeup = () => {
@@ -104,8 +121,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   private start(job: Job<AttemptJob>): void {
     this.inFlight++;
     const run = this.run(job).finally(() => {
-      // A freed slot matters only to a loop that stopped fetching for want of one.
-      if (this.inFlight-- === this.config.webhookConcurrency) this.wake();
+      // A freed slot matters to a loop that stopped fetching for want of one, and while work flows
+      // (a subscription at its limit has more waiting); an idle queue is not asked again for it.
+      if (this.inFlight-- === this.config.webhookConcurrency || this.flowing) this.wake();
       this.running.delete(run);
     });
     this.running.add(run);
@@ -140,17 +158,17 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
       return false;
     }
     const secrets = work.sealedSecrets.map((s) => this.encryption.decrypt(s));
+    const startedAt = new Date();
     const result = await this.send(d.url, webhookId(d.eventId), JSON.stringify(work.body), secrets);
     const step = nextStep(result, attempt, manual, this.config.webhookRetryDelays);
     const nextAttemptAt = step.retryInSeconds ? new Date(Date.now() + withJitter(step.retryInSeconds)) : null;
-    const outcome: AttemptOutcome = { number: attempt, manual, ...result, next: { status: step.status, nextAttemptAt } };
-    // A delivery to a healthy subscription is one statement; anything else one transaction.
-    const more = step.status !== 'delivered' || work.subscriptionFailing;
+    const outcome: AttemptOutcome = { number: attempt, manual, startedAt, ...result, next: { status: step.status, nextAttemptAt } };
+    // A delivered attempt is one statement (it also ends the subscription's failure streak); a failed one, one transaction.
+    const more = step.status !== 'delivered';
     await this.queue.recording(async (tx) => {
       if (!(await this.deliveries.recordAttempt(tx, d.id, outcome, job.id))) return;
       if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt, behind: true }]);
       if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.subscriptionFailing);
-      else if (work.subscriptionFailing) await this.subscriptions.markHealthy(tx, d.subscriptionId);
     }, more);
     return true;
   }
@@ -158,7 +176,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnApplicationShut
   private async send(url: string, msgId: string, body: string, secrets: string[]): Promise<AttemptResult> {
     let target;
     try {
-      target = await resolveTarget(url, { production: this.config.env === 'production', allowPrivateNetworks: this.config.webhookAllowPrivateNetworks });
+      target = await resolveTarget(url, { production: this.config.env === 'production', allowPrivateNetworks: this.config.webhookAllowPrivateNetworks }, undefined, this.config.webhookTimeoutMs);
     } catch (err) {
       if (!(err instanceof TargetRefused)) throw err;
       return { status: null, durationMs: 0, error: `refused: ${err.message}`, excerpt: '' };

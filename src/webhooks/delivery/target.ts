@@ -46,20 +46,33 @@ export function urlProblem(raw: string, policy: UrlPolicy): string | null {
   return null;
 }
 
+/** A lookup that hangs ends the attempt within its timeout, as a receiver that hangs does. */
+async function lookupWithin(host: string, resolve: Resolver, timeoutMs: number): Promise<{ address: string; family: number }[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { code: `no answer within ${timeoutMs} ms` })), timeoutMs);
+  });
+  try {
+    return await Promise.race([resolve(host), deadline]);
+  } catch (err) {
+    throw new TargetRefused(`DNS lookup of ${host} failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Resolves the subscription's host once and checks every address it answers; the attempt then
  * connects to the checked address alone, so a DNS answer that changes between the check and the
  * connection (rebinding) cannot steer it elsewhere.
  */
-export async function resolveTarget(raw: string, policy: UrlPolicy, resolve: Resolver = systemResolver): Promise<Target> {
+export async function resolveTarget(raw: string, policy: UrlPolicy, resolve: Resolver = systemResolver, timeoutMs = 5000): Promise<Target> {
   const problem = urlProblem(raw, policy);
   if (problem) throw new TargetRefused(problem);
   const url = new URL(raw);
   const host = hostOf(url);
   const literal = isIP(host);
-  const answers = literal ? [{ address: host, family: literal }] : await resolve(host).catch((err: NodeJS.ErrnoException) => {
-    throw new TargetRefused(`DNS lookup of ${host} failed (${err.code ?? err.message})`);
-  });
+  const answers = literal ? [{ address: host, family: literal }] : await lookupWithin(host, resolve, timeoutMs);
   if (!answers.length) throw new TargetRefused(`DNS lookup of ${host} answered no address`);
   if (!policy.allowPrivateNetworks) {
     for (const a of answers) {

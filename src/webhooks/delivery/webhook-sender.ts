@@ -1,5 +1,5 @@
 import type { LookupFunction } from 'node:net';
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import type { Target } from './target.js';
 
@@ -39,7 +39,7 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): P
  * included, is bounded by the timeout.
  */
 @Injectable()
-export class WebhookSender implements OnModuleDestroy {
+export class WebhookSender implements OnApplicationShutdown {
   private readonly agents = new Map<string, Agent>();
 
   async post(target: Target, headers: Record<string, string>, body: string, timeoutMs: number): Promise<AttemptResult> {
@@ -78,7 +78,8 @@ export class WebhookSender implements OnModuleDestroy {
     return agent;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Last in a shutdown: the worker has let its attempts finish (its onModuleDestroy). */
+  async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.destroy()));
     this.agents.clear();
   }

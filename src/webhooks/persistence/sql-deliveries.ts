@@ -79,6 +79,8 @@ export interface AttemptWork {
 /** The outcome written after an attempt. */
 export interface AttemptOutcome {
   number: number;
+  /** When the attempt began (its row's `at`). */
+  startedAt: Date;
   manual: boolean;
   status: number | null;
   durationMs: number;
@@ -148,13 +150,16 @@ export class DeliveryStore {
            delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
          WHERE id = $1 AND attempts = $2 - 1 RETURNING id
        ), logged AS (
-         INSERT INTO webhook_attempts (delivery_id, number, status, duration_ms, error, response_excerpt, manual)
-         SELECT id, $2, $5, $7, $6, $8, $9 FROM moved RETURNING id
+         INSERT INTO webhook_attempts (delivery_id, number, at, status, duration_ms, error, response_excerpt, manual)
+         SELECT id, $2, $12, $5, $7, $6, $8, $9 FROM moved RETURNING id
        ), released AS (
          DELETE FROM ${JOB_SCHEMA}.job WHERE name = $10 AND id = $11 RETURNING id
+       ), healthy AS (
+         UPDATE webhook_subscriptions SET failing_since = NULL WHERE $3 = 'delivered' AND failing_since IS NOT NULL AND id = (SELECT subscription_id FROM webhook_deliveries WHERE id = $1)
+         RETURNING id
        )
-       SELECT EXISTS (SELECT 1 FROM logged) AS recorded, (SELECT count(*) FROM released) AS released`,
-      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error, o.durationMs, o.excerpt, o.manual, DELIVERY_QUEUE, jobId],
+       SELECT EXISTS (SELECT 1 FROM logged) AS recorded, (SELECT count(*) FROM released) AS released, (SELECT count(*) FROM healthy) AS healthy`,
+      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error, o.durationMs, o.excerpt, o.manual, DELIVERY_QUEUE, jobId, o.startedAt],
     );
     return row.recorded;
   }
@@ -204,12 +209,31 @@ export class DeliveryStore {
    * Makes a finished delivery pending again for one manual attempt; answers its next attempt's
    * number, or the status that stops it ('pending'/'retrying': an attempt is on its way).
    */
-  async reopen(tx: Tx, id: string): Promise<{ attempt: number; subscriptionId: string } | { busy: DeliveryStatus } | null> {
-    const [row] = await tx.query<{ status: DeliveryStatus; attempts: number; subscription_id: string }>(`SELECT status, attempts, subscription_id FROM webhook_deliveries WHERE id = $1 FOR UPDATE`, [id]);
+  async reopen(tx: Tx, id: string): Promise<{ attempt: number; subscriptionId: string } | { busy: DeliveryStatus } | { disabled: true } | null> {
+    const [row] = await tx.query<{ status: DeliveryStatus; attempts: number; subscription_id: string; enabled: boolean }>(
+      `SELECT d.status, d.attempts, d.subscription_id, s.enabled FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id WHERE d.id = $1 FOR UPDATE OF d`,
+      [id],
+    );
     if (!row) return null;
     if (row.status === 'pending' || row.status === 'retrying') return { busy: row.status };
+    if (!row.enabled) return { disabled: true };
     await tx.query(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now() WHERE id = $1`, [id]);
     return { attempt: row.attempts + 1, subscriptionId: row.subscription_id };
+  }
+
+  /**
+   * Deliveries left pending or retrying with no job of theirs waiting or running (their job ran out
+   * of pg-boss's retries while its worker was gone, or was pruned) are failed, kept for a redelivery.
+   */
+  async failOrphans(olderThanSeconds: number): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE webhook_deliveries d SET status = 'failed', next_attempt_at = NULL, last_error = 'its attempt was lost (no worker could make it); redeliver it', updated_at = now()
+       WHERE d.status IN ('pending', 'retrying') AND d.updated_at < now() - make_interval(secs => $2)
+         AND NOT EXISTS (SELECT 1 FROM ${JOB_SCHEMA}.job j WHERE j.name = $1 AND j.state < 'completed' AND j.data->>'deliveryId' = d.id::text)
+       RETURNING d.id`,
+      [DELIVERY_QUEUE, olderThanSeconds],
+    );
+    return rows.length;
   }
 
   /** The failed deliveries of a subscription created since `since`, oldest first (at most `limit`). */

@@ -103,10 +103,6 @@ export class SubscriptionStore {
     return row ? new Date(row.failing_since) : null;
   }
 
-  async markHealthy(tx: Tx, id: string): Promise<void> {
-    await tx.query(`UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, [id]);
-  }
-
   /** Disables it (once): answers false when it was disabled already. */
   async disable(tx: Tx, id: string, reason: string): Promise<boolean> {
     return (await tx.query(`UPDATE webhook_subscriptions SET enabled = false, disabled_reason = $2, updated_at = now() WHERE id = $1 AND enabled RETURNING id`, [id, reason])).length > 0;
