@@ -4,8 +4,8 @@ import { Webhook } from 'standardwebhooks';
 /** A new signing secret: `whsec_` and 32 random bytes in base64 (the Standard Webhooks form). */
 export const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 
-/** The id a delivery is known by to its subscriber, the same on every attempt: `msg_<hex>`. */
-export const webhookId = (deliveryId: string): string => `msg_${deliveryId.replaceAll('-', '')}`;
+/** The id an event is known by to its subscribers (`msg_<hex>` of the event id): the same on every attempt and redelivery. */
+export const webhookId = (eventId: string): string => `msg_${eventId.replaceAll('-', '')}`;
 
 /**
  * The Standard Webhooks headers for one attempt. Every secret given signs (the current one, and a
