@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SessionRetentionRepository } from '../tokens/sessions/session-retention.repository.js';
+import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { RetentionService } from './retention.service.js';
 
 /**
@@ -7,6 +8,7 @@ import { RetentionService } from './retention.service.js';
  * prune statements are the tokens module's own persistence, provided here for this job alone.
  */
 @Module({
+  imports: [WebhooksModule],
   providers: [RetentionService, SessionRetentionRepository],
   exports: [RetentionService],
 })

@@ -5,12 +5,14 @@ import { Database, type Tx } from '../infra/database/database.js';
 import { Metrics } from '../infra/metrics/metrics.js';
 import { RevocationRetention } from '../revocation/revocation-retention.js';
 import { SessionRetentionRepository } from '../tokens/sessions/session-retention.repository.js';
+import { WebhookRetention } from '../webhooks/webhook-retention.js';
 
 /** What one round deleted, per table; `skipped` when another instance was pruning. */
 export interface RetentionCounts {
   refreshTokens: number;
   sessions: number;
   revocations: number;
+  webhookEvents: number;
   skipped: boolean;
 }
 
@@ -20,10 +22,10 @@ interface Batch {
   last: string | null;
 }
 
-type Table = 'refreshTokens' | 'sessions' | 'revocations';
+type Table = 'refreshTokens' | 'sessions' | 'revocations' | 'webhookEvents';
 
 /** The `table` label of the pruned-rows counter. */
-const TABLE_LABEL: Record<Table, string> = { refreshTokens: 'refresh_tokens', sessions: 'sessions', revocations: 'revocations' };
+const TABLE_LABEL: Record<Table, string> = { refreshTokens: 'refresh_tokens', sessions: 'sessions', revocations: 'revocations', webhookEvents: 'webhook_events' };
 
 /**
  * The key of the transaction-level advisory lock every batch takes first: at most one instance
@@ -43,7 +45,9 @@ const FIRST_RUN_MAX_MS = 5 * 60_000;
  *   long after it ended, and the admin API still shows the session meanwhile); a used refresh
  *   token of a live session is kept, so that its reuse is still recognised;
  * - revocation records whose honour_until passed more than RETENTION_GRACE ago (neither the
- *   denylist rebuild nor the catch-up applies them any more).
+ *   denylist rebuild nor the catch-up applies them any more);
+ * - webhook events older than RETENTION_GRACE none of whose deliveries is on its way, with their
+ *   deliveries and attempts (a failed delivery is kept that long for a redelivery).
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -58,6 +62,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly db: Database,
     private readonly sessions: SessionRetentionRepository,
     private readonly revocations: RevocationRetention,
+    private readonly webhooks: WebhookRetention,
     private readonly config: AppConfig,
     @Optional() metrics?: Metrics,
   ) {
@@ -116,12 +121,13 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   private async round(): Promise<RetentionCounts> {
     const started = Date.now();
     const { accessTokenTtl, retentionGrace: grace, retentionBatchSize: limit } = this.config;
-    const counts: RetentionCounts = { refreshTokens: 0, sessions: 0, revocations: 0, skipped: false };
+    const counts: RetentionCounts = { refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, skipped: false };
     // Refresh tokens before sessions: a session is deleted only once it has no token left.
     const passes: [Table, (tx: Tx, after: string | null) => Promise<Batch>][] = [
       ['refreshTokens', (tx, after) => this.sessions.pruneRefreshTokens(tx, accessTokenTtl + grace, after, limit)],
       ['sessions', (tx, after) => this.sessions.pruneSessions(tx, accessTokenTtl + grace, after, limit)],
       ['revocations', (tx, after) => this.revocations.pruneExpired(tx, grace, after, limit)],
+      ['webhookEvents', (tx, after) => this.webhooks.pruneEvents(tx, grace, after, limit)],
     ];
     for (const [table, prune] of passes) {
       let after: string | null = null;
@@ -146,7 +152,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   private report(counts: RetentionCounts, started: number, why?: string): RetentionCounts {
     this.rounds?.inc({ result: counts.skipped ? 'skipped' : 'done' });
-    const line = `retention pruned ${counts.refreshTokens} refresh tokens, ${counts.sessions} sessions, ${counts.revocations} revocation records in ${Date.now() - started} ms`;
+    const line = `retention pruned ${counts.refreshTokens} refresh tokens, ${counts.sessions} sessions, ${counts.revocations} revocation records, ${counts.webhookEvents} webhook events in ${Date.now() - started} ms`;
     this.logger.log(why ? `${line} (${why}: round ended early)` : line);
     return counts;
   }

@@ -8,6 +8,7 @@ import { WebhookSender } from './delivery/webhook-sender.js';
 import { DeliveryStore } from './persistence/sql-deliveries.js';
 import { SubscriptionStore } from './persistence/sql-subscriptions.js';
 import { WebhookOutbox } from './webhook-outbox.js';
+import { WebhookRetention } from './webhook-retention.js';
 import { WebhooksService } from './webhooks.service.js';
 
 /**
@@ -25,8 +26,9 @@ import { WebhooksService } from './webhooks.service.js';
     WebhookSender,
     WebhookOutbox,
     WebhooksService,
+    WebhookRetention,
     { provide: KeyEncryption, inject: [AppConfig], useFactory: loadKeyEncryption },
   ],
-  exports: [WebhookOutbox, WebhooksService],
+  exports: [WebhookOutbox, WebhooksService, WebhookRetention],
 })
 export class WebhooksModule {}

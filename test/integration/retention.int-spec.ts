@@ -38,8 +38,8 @@ async function instance(url: string, env: Record<string, string> = {}): Promise<
 }
 
 interface Seeded {
-  prunable: { sessions: string[]; refreshTokens: string[]; revocations: string[] };
-  kept: { sessions: string[]; refreshTokens: string[]; revocations: string[] };
+  prunable: { sessions: string[]; refreshTokens: string[]; revocations: string[]; webhookEvents: string[] };
+  kept: { sessions: string[]; refreshTokens: string[]; revocations: string[]; webhookEvents: string[] };
   /** The used refresh token of a live session: reuse detection needs it. */
   usedTokenOfLiveSession: string;
 }
@@ -47,7 +47,22 @@ interface Seeded {
 /** Rows of every kind, straight in SQL; times are relative to the database's now(). */
 async function seed(sql: Database, copies: number): Promise<Seeded> {
   const [user] = await sql.query<{ id: string }>(`INSERT INTO users (email, password_hash) VALUES ($1, 'x') RETURNING id`, [email('retention')]);
-  const s: Seeded = { prunable: { sessions: [], refreshTokens: [], revocations: [] }, kept: { sessions: [], refreshTokens: [], revocations: [] }, usedTokenOfLiveSession: '' };
+  const s: Seeded = {
+    prunable: { sessions: [], refreshTokens: [], revocations: [], webhookEvents: [] },
+    kept: { sessions: [], refreshTokens: [], revocations: [], webhookEvents: [] },
+    usedTokenOfLiveSession: '',
+  };
+  const [sub] = await sql.query<{ id: string }>(`INSERT INTO webhook_subscriptions (url, secret_enc) VALUES ('https://hooks.example.com/x', 'sealed') RETURNING id`);
+  let sequence = 0;
+  /** A webhook event made `age` ago, with a delivery in each of `statuses`. */
+  const event = async (age: string, statuses: string[]) => {
+    const [row] = await sql.query<{ id: string }>(
+      `INSERT INTO webhook_events (type, subject, sequence, body, created_at) VALUES ('user.locked', $1, $2, '{}', now() - $3::interval) RETURNING id::text`,
+      [`user:${user.id}`, ++sequence, age],
+    );
+    for (const status of statuses) await sql.query(`INSERT INTO webhook_deliveries (event_id, subscription_id, status) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [row.id, sub.id, status]);
+    return row.id;
+  };
   const session = async (expires: string, idle: string, revoked: string | null) => {
     const [row] = await sql.query<{ id: string }>(
       `INSERT INTO sessions (user_id, client_id, created_at, expires_at, idle_expires_at, revoked_at)
@@ -97,18 +112,21 @@ async function seed(sql: Database, copies: number): Promise<Seeded> {
     }
     s.prunable.revocations.push(await revocation('-8 days'), await revocation('-30 days'));
     s.kept.revocations.push(await revocation('10 minutes'), await revocation('-1 day'), await revocation('-6 days'));
+    // Webhook events: past the grace and settled (none, delivered, failed) go; recent ones, and old ones still on their way, stay.
+    s.prunable.webhookEvents.push(await event('8 days', []), await event('8 days', ['delivered']), await event('30 days', ['failed']));
+    s.kept.webhookEvents.push(await event('1 day', ['delivered']), await event('8 days', ['retrying']), await event('8 days', ['pending']));
   }
   return s;
 }
 
-const ids = async (sql: Database, table: 'sessions' | 'refresh_tokens' | 'revocations') => (await sql.query<{ id: string }>(`SELECT id::text AS id FROM ${table}`)).map((r) => r.id).sort();
+const ids = async (sql: Database, table: 'sessions' | 'refresh_tokens' | 'revocations' | 'webhook_events') => (await sql.query<{ id: string }>(`SELECT id::text AS id FROM ${table}`)).map((r) => r.id).sort();
 /** The pruned-rows counter of one instance's registry, for one table. */
 async function prunedSeries(app: INestApplicationContext, table: string): Promise<number> {
   const text = await app.get(Metrics).scrape();
   const m = new RegExp(`^latchkey_retention_pruned_rows_total\\{table="${table}"\\} (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
 }
-const sum = (runs: RetentionCounts[], key: 'sessions' | 'refreshTokens' | 'revocations') => runs.reduce((n, r) => n + r[key], 0);
+const sum = (runs: RetentionCounts[], key: 'sessions' | 'refreshTokens' | 'revocations' | 'webhookEvents') => runs.reduce((n, r) => n + r[key], 0);
 
 describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`, () => {
   let db: TestDatabase;
@@ -133,6 +151,8 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
     // Each test starts from empty tables (users cascade to sessions and refresh tokens).
     await sql.query(`DELETE FROM users`);
     await sql.query(`DELETE FROM revocations`);
+    await sql.query(`DELETE FROM webhook_events`);
+    await sql.query(`DELETE FROM webhook_subscriptions`);
   });
 
   it('run by two instances at once, prunes each prunable row once and nothing else', async () => {
@@ -146,6 +166,8 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
     expect(sum(rounds, 'refreshTokens')).toBe(seeded.prunable.refreshTokens.length);
     expect(sum(rounds, 'sessions')).toBe(seeded.prunable.sessions.length);
     expect(sum(rounds, 'revocations')).toBe(seeded.prunable.revocations.length);
+    expect(sum(rounds, 'webhookEvents')).toBe(seeded.prunable.webhookEvents.length);
+    expect(await ids(sql, 'webhook_events')).toEqual([...seeded.kept.webhookEvents].sort());
     expect(await ids(sql, 'sessions')).toEqual([...seeded.kept.sessions].sort());
     expect(await ids(sql, 'refresh_tokens')).toEqual([...seeded.kept.refreshTokens].sort());
     expect(await ids(sql, 'revocations')).toEqual([...seeded.kept.revocations].sort());
@@ -155,11 +177,16 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
     info.mockRestore();
     expect(lines).toHaveLength(2);
     // And in the metrics: both instances' counters add up to the rows pruned.
-    for (const [table, rows] of [['refresh_tokens', seeded.prunable.refreshTokens], ['sessions', seeded.prunable.sessions], ['revocations', seeded.prunable.revocations]] as const) {
+    for (const [table, rows] of [
+      ['refresh_tokens', seeded.prunable.refreshTokens],
+      ['sessions', seeded.prunable.sessions],
+      ['revocations', seeded.prunable.revocations],
+      ['webhook_events', seeded.prunable.webhookEvents],
+    ] as const) {
       expect((await prunedSeries(a, table)) + (await prunedSeries(b, table))).toBe(rows.length);
     }
     // Nothing is left for the next round.
-    expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 0, sessions: 0, revocations: 0, skipped: false });
+    expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, skipped: false });
   });
 
   (onRealPostgres ? it : it.skip)('skips a row another transaction holds, and keeps its session until its last token is gone (PostgreSQL)', async () => {
@@ -176,6 +203,7 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
         refreshTokens: seeded.prunable.refreshTokens.length - 1,
         sessions: seeded.prunable.sessions.length - 1,
         revocations: seeded.prunable.revocations.length,
+        webhookEvents: seeded.prunable.webhookEvents.length,
         skipped: false,
       });
       expect(await ids(sql, 'refresh_tokens')).toEqual([...seeded.kept.refreshTokens, held.id].sort());
@@ -184,7 +212,7 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
     } finally {
       await other.end();
     }
-    expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 1, sessions: 1, revocations: 0, skipped: false });
+    expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 1, sessions: 1, revocations: 0, webhookEvents: 0, skipped: false });
     expect(await ids(sql, 'sessions')).toEqual([...seeded.kept.sessions].sort());
   });
 
@@ -195,7 +223,7 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
     try {
       await other.query('BEGIN');
       await other.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [RETENTION_LOCK_KEY]);
-      expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 0, sessions: 0, revocations: 0, skipped: true });
+      expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, skipped: true });
       await other.query('COMMIT');
     } finally {
       await other.end();

@@ -236,6 +236,21 @@ export class DeliveryStore {
     return rows.length;
   }
 
+  /** Retention: see WebhookRetention. Events by id (after `afterId`), in the caller's transaction. */
+  async prune(tx: Tx, olderThanSeconds: number, afterId: string | null, limit: number): Promise<{ picked: number; deleted: number; last: string | null }> {
+    const [row] = await tx.query<{ picked: number; deleted: number; last: string | null }>(
+      `WITH pick AS MATERIALIZED (
+         SELECT e.id FROM webhook_events e
+          WHERE e.id > $1::uuid AND e.created_at < now() - make_interval(secs => $2)
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'retrying'))
+          ORDER BY e.id LIMIT $3 FOR UPDATE SKIP LOCKED
+       ), gone AS (DELETE FROM webhook_events WHERE id IN (SELECT id FROM pick) RETURNING id)
+       SELECT (SELECT count(*) FROM pick)::int AS picked, (SELECT count(*) FROM gone)::int AS deleted, (SELECT max(id::text) FROM pick) AS last`,
+      [afterId ?? '00000000-0000-0000-0000-000000000000', olderThanSeconds, limit],
+    );
+    return row;
+  }
+
   /** The failed deliveries of a subscription created since `since`, oldest first (at most `limit`). */
   async failedSince(subscriptionId: string, since: Date, limit: number): Promise<string[]> {
     return (await this.db.query<{ id: string }>(`SELECT id FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'failed' AND created_at >= $2 ORDER BY created_at, id LIMIT $3`, [subscriptionId, since, limit])).map((r) => r.id);
