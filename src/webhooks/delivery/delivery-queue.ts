@@ -182,9 +182,13 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
     if (jobs.some((j) => j.manual) && (ids?.length ?? 0) < jobs.length) throw new Error('a manual delivery attempt could not be queued');
   }
 
-  /** Up to `count` attempts due now, at most `perSubscription` in flight per subscription across every worker. */
-  fetch(count: number, perSubscription: number): Promise<Job<AttemptJob>[]> {
-    return this.boss.fetch<AttemptJob>(DELIVERY_QUEUE, { batchSize: count, groupConcurrency: perSubscription });
+  /**
+   * Up to `count` attempts due now, at most `perSubscription` in flight per subscription across
+   * every worker; `healthyOnly` leaves out the ones kept behind (retries, failing subscriptions):
+   * pg-boss then stops its walk at the first of them instead of passing over a stuck backlog.
+   */
+  fetch(count: number, perSubscription: number, healthyOnly: boolean): Promise<Job<AttemptJob>[]> {
+    return this.boss.fetch<AttemptJob>(DELIVERY_QUEUE, { batchSize: count, groupConcurrency: perSubscription, ...(healthyOnly ? { minPriority: 0 } : {}) });
   }
 
   async complete(job: Job<AttemptJob>): Promise<void> {

@@ -50,6 +50,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private orphanTimer?: NodeJS.Timeout;
   /** The last fetch found work. */
   private flowing = false;
+  private lastFullFetch = 0;
+  private moreBehind = false;
 
   constructor(
     private readonly queue: DeliveryQueue,
@@ -96,9 +98,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const want = fetchSize(free);
       let got = 0;
       this.woken = false;
+      // The attempts kept behind are looked for at the idle poll's pace (and again at once while
+      // such a fetch comes back full); woken by a commit or a freed slot, a fetch asks only for the
+      // healthy ones (see DeliveryQueue.fetch).
+      const all = this.moreBehind || Date.now() - this.lastFullFetch >= POLL_MS;
+      if (all) this.lastFullFetch = Date.now();
       if (free > 0) {
         try {
-          const jobs = await this.queue.fetch(want, this.config.webhookSubscriptionConcurrency);
+          const jobs = await this.queue.fetch(want, this.config.webhookSubscriptionConcurrency, !all);
           got = jobs.length;
           for (const job of jobs) this.start(job);
         } catch (err) {
@@ -106,6 +113,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         }
       }
       this.flowing = got > 0;
+      this.moreBehind = all && got === want;
       if (this.stopped || (free > 0 && got === want) || this.woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
