@@ -14,6 +14,12 @@ import { type AttemptResult, WebhookSender } from './webhook-sender.js';
 
 /** How often an idle worker asks for due attempts (retries, and events written by other instances). */
 export const POLL_MS = 500;
+/**
+ * How often the attempts kept behind (retries, a failing subscription's) are looked for: such a
+ * fetch walks a stuck subscription's whole backlog, so not at every poll. Retries wait seconds
+ * anyway (WEBHOOK_RETRY_DELAYS, with jitter).
+ */
+const BEHIND_POLL_MS = 2_000;
 /** How often, and after how long without a change, a delivery with no job left is failed (see DeliveryStore.failOrphans). */
 const ORPHAN_SWEEP_MS = 60_000;
 const ORPHAN_AFTER_SECONDS = 300;
@@ -98,10 +104,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const want = fetchSize(free);
       let got = 0;
       this.woken = false;
-      // The attempts kept behind are looked for at the idle poll's pace (and again at once while
-      // such a fetch comes back full); woken by a commit or a freed slot, a fetch asks only for the
-      // healthy ones (see DeliveryQueue.fetch).
-      const all = this.moreBehind || Date.now() - this.lastFullFetch >= POLL_MS;
+      // The attempts kept behind are looked for every BEHIND_POLL_MS (and again at once while such a
+      // fetch comes back full); otherwise a fetch asks only for the healthy ones (see DeliveryQueue.fetch).
+      const all = this.moreBehind || Date.now() - this.lastFullFetch >= BEHIND_POLL_MS;
       if (all) this.lastFullFetch = Date.now();
       if (free > 0) {
         try {
