@@ -42,8 +42,6 @@ export interface AuditFilter {
 export abstract class AuditLog {
   /** Writes one row, inside `tx` when given (a revocation writes its rows in its own transaction); answers its id. */
   abstract record(entry: AuditRecord, ctx: AuditContext, tx?: Tx): Promise<string>;
-  /** One entry by id, or null. */
-  abstract get(id: string): Promise<AuditEntry | null>;
   /** Newest first. */
   abstract list(filter: AuditFilter): Promise<{ items: AuditEntry[]; nextCursor: string | null }>;
 }

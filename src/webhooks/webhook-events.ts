@@ -52,11 +52,10 @@ export interface WebhookEventDraft {
 
 export const subjectKey = (s: EventSubject) => (s.type === 'global' ? 'global' : `${s.type}:${s.id}`);
 
-/** The body every subscriber receives: `{type, timestamp, data}`. */
-export function eventBody(draft: WebhookEventDraft, ctx: EventContext, sequence: number, at: Date): { type: string; timestamp: string; data: Record<string, unknown> } {
+/** The body every subscriber receives, `{type, timestamp, data}`, but for `data.sequence`: the statement that writes the event takes it. */
+export function eventBody(draft: WebhookEventDraft, ctx: EventContext, at: Date): { type: string; timestamp: string; data: Record<string, unknown> } {
   const data: Record<string, unknown> = {
     subject: draft.subject,
-    sequence,
     ...(draft.sid ? { sid: draft.sid } : {}),
     ...(draft.jti ? { jti: draft.jti } : {}),
     ...(draft.tokensValidAfter ? { tokens_valid_after: draft.tokensValidAfter.toISOString() } : {}),

@@ -22,7 +22,7 @@ export class WebhookOutbox {
   /** Writes the event in `tx`; answers the ids of the deliveries it made. */
   async emit(tx: Tx, draft: WebhookEventDraft, ctx: EventContext): Promise<string[]> {
     const subject = subjectKey(draft.subject);
-    const body = eventBody(draft, ctx, 0, new Date());
+    const body = eventBody(draft, ctx, new Date());
     const rows = await this.store.insertEvent(tx, { id: randomUUID(), type: draft.type, subject, auditId: draft.auditId ?? null, body }, draft.subscriptionIds);
     const deliveries = rows.filter((d): d is typeof d & { id: string; subscriptionId: string } => d.id !== null && d.subscriptionId !== null);
     await this.queue.enqueue(

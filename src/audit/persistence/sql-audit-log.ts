@@ -62,10 +62,4 @@ export class SqlAuditLog extends AuditLog {
     const items = rows.slice(0, f.limit).map(toEntry);
     return { items, nextCursor: rows.length > f.limit ? items[items.length - 1].id : null };
   }
-
-  async get(id: string): Promise<AuditEntry | null> {
-    if (!/^\d{1,18}$/.test(id)) return null;
-    const [row] = await this.db.query<Row>(`SELECT id::text, at, actor_type, actor_id, action, target_type, target_id, reason, request_id, data FROM audit_log WHERE id = $1::bigint`, [id]);
-    return row ? toEntry(row) : null;
-  }
 }

@@ -14,7 +14,7 @@ export const DELIVERY_QUEUE = 'webhook-attempt';
  * How long past its timeout an attempt's job may stay active before it counts as abandoned: the
  * address lookup and the recording are bounded too (see DeliveryWorker), within this margin.
  */
-export const EXPIRY_MARGIN_SECONDS = 15;
+const EXPIRY_MARGIN_SECONDS = 15;
 const SUPERVISE_SECONDS = 5;
 /** How often pg-boss runs an attempt's job again when its worker died or the handler threw. */
 export const ATTEMPT_JOB_RETRIES = 10;
