@@ -1,7 +1,9 @@
+import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { applyConsoleHeaders } from './admin/console/console-headers.js';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { serveApiDocs } from './infra/http/api-docs.js';
 import { jsonBodyParser } from './infra/http/json-body.js';
@@ -32,6 +34,8 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   const fastify = app.getHttpAdapter().getInstance();
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, jsonBodyParser(fastify));
   await fastify.register(helmet as never, HELMET_OPTIONS);
+  await fastify.register(cookie as never);
+  applyConsoleHeaders(fastify);
   logRequests(fastify);
   app.get(Metrics).instrument(fastify);
   applyResponsePolicy(fastify);

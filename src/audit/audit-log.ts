@@ -33,6 +33,9 @@ export interface AuditFilter {
   actor?: string;
   target?: string;
   action?: string;
+  /** Entries at or after `from`, and before `until`. */
+  from?: Date;
+  until?: Date;
   /** The id of the last entry of the previous page. */
   cursor?: string;
   limit: number;
@@ -42,6 +45,8 @@ export interface AuditFilter {
 export abstract class AuditLog {
   /** Writes one row, inside `tx` when given (a revocation writes its rows in its own transaction); answers its id. */
   abstract record(entry: AuditRecord, ctx: AuditContext, tx?: Tx): Promise<string>;
+  /** One entry by id (the console's incident view); null when there is none. */
+  abstract get(id: string): Promise<AuditEntry | null>;
   /** Newest first. */
   abstract list(filter: AuditFilter): Promise<{ items: AuditEntry[]; nextCursor: string | null }>;
 }

@@ -39,6 +39,6 @@ import { SignIn } from './sign-in.usecase.js';
       useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisRateLimiter(redis, config.redisKeyPrefix) : new MemoryRateLimiter()),
     },
   ],
-  exports: [PasswordSignIn],
+  exports: [PasswordSignIn, SignIn, RateLimiter, AUTHENTICATORS],
 })
 export class AuthModule {}

@@ -61,6 +61,9 @@ export const configSchema = z
     WEBHOOK_WORKER: bool(true),
     WEBHOOK_CONCURRENCY: int(32, 1, 1000),
     WEBHOOK_SUBSCRIPTION_CONCURRENCY: int(4, 1, 100),
+    CONSOLE_IDLE_TIMEOUT: duration(15 * 60, 1, 86400),
+    CONSOLE_ABSOLUTE_TIMEOUT: duration(8 * 3600, 60, 7 * 86400),
+    CONSOLE_MAX_CODE_FAILURES: int(5, 1, 1000),
   })
   .superRefine((c, ctx) => {
     // The password's strength is the users module's rule: checked at bootstrap (see AdminBootstrapService).
@@ -169,6 +172,11 @@ export class AppConfig {
   /** Deliveries in flight in this process, at most; and per subscription across every worker. */
   readonly webhookConcurrency!: number;
   readonly webhookSubscriptionConcurrency!: number;
+  /** Console sessions end after this many seconds without a request, and this many after sign-in whatever happens. */
+  readonly consoleIdleTimeout!: number;
+  readonly consoleAbsoluteTimeout!: number;
+  /** Wrong second-factor codes per staff member per sign-in throttle window before the console refuses more. */
+  readonly consoleMaxCodeFailures!: number;
 }
 
 export class ConfigError extends Error {
@@ -234,5 +242,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookWorker: c.WEBHOOK_WORKER,
     webhookConcurrency: c.WEBHOOK_CONCURRENCY,
     webhookSubscriptionConcurrency: c.WEBHOOK_SUBSCRIPTION_CONCURRENCY,
+    consoleIdleTimeout: c.CONSOLE_IDLE_TIMEOUT,
+    consoleAbsoluteTimeout: c.CONSOLE_ABSOLUTE_TIMEOUT,
+    consoleMaxCodeFailures: c.CONSOLE_MAX_CODE_FAILURES,
   } satisfies AppConfig);
 }

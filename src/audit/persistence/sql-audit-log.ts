@@ -42,6 +42,12 @@ export class SqlAuditLog extends AuditLog {
     return row.id;
   }
 
+  async get(id: string): Promise<AuditEntry | null> {
+    if (!/^\d{1,18}$/.test(id)) return null;
+    const [row] = await this.db.query<Row>('SELECT id::text, at, actor_type, actor_id, action, target_type, target_id, reason, request_id, data FROM audit_log WHERE id = $1::bigint', [id]);
+    return row ? toEntry(row) : null;
+  }
+
   async list(f: AuditFilter) {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -52,6 +58,8 @@ export class SqlAuditLog extends AuditLog {
     if (f.actor) add('actor_id = ?', f.actor);
     if (f.target) add('target_id = ?', f.target);
     if (f.action) add('action = ?', f.action);
+    if (f.from) add('at >= ?', f.from);
+    if (f.until) add('at < ?', f.until);
     if (f.cursor && /^\d{1,18}$/.test(f.cursor)) add('id < ?::bigint', f.cursor);
     params.push(f.limit + 1);
     const rows = await this.db.query<Row>(

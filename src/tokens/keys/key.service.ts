@@ -95,6 +95,11 @@ export class KeyService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
+  /** Every key, newest first, without private parts (the console's key list). */
+  async list(): Promise<{ kid: string; alg: string; status: string; createdAt: Date; retiredAt: Date | null }[]> {
+    return (await this.repo.listRelevant(new Date(0))).map((k) => ({ kid: k.kid, alg: k.alg, status: k.status, createdAt: k.createdAt, retiredAt: k.retiredAt }));
+  }
+
   /**
    * A new active key; the old one keeps verifying until its last token expires. `alsoInTx` (an
    * audit row, say) commits in the rotation's own transaction, or the rotation does not happen.

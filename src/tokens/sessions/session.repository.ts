@@ -78,6 +78,8 @@ export abstract class SessionRepository {
   abstract findRefreshToken(hash: string): Promise<RefreshTokenInfo | null>;
   /** Sessions that are neither revoked nor expired, newest first. */
   abstract listLive(userId: string): Promise<Session[]>;
+  /** Per user: how many live sessions, and when any session was last used (the console's users table). */
+  abstract activity(userIds: string[]): Promise<Map<string, { live: number; lastSeenAt: Date | null }>>;
 }
 
 interface Row {
@@ -210,5 +212,16 @@ export class TypeOrmSessionRepository extends SessionRepository {
       [userId],
     );
     return rows.map(toSession);
+  }
+
+  async activity(userIds: string[]): Promise<Map<string, { live: number; lastSeenAt: Date | null }>> {
+    const ids = userIds.filter((id) => UUID.test(id));
+    if (ids.length === 0) return new Map();
+    const rows: { user_id: string; live: string; last_seen_at: Date | null }[] = await this.ds.query(
+      `SELECT user_id, count(*) FILTER (WHERE revoked_at IS NULL AND expires_at > now() AND idle_expires_at > now()) AS live, max(last_seen_at) AS last_seen_at
+         FROM sessions WHERE user_id = ANY($1::uuid[]) GROUP BY user_id`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.user_id, { live: Number(r.live), lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null }]));
   }
 }

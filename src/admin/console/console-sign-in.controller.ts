@@ -1,0 +1,161 @@
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SignIn } from '../../auth/sign-in.usecase.js';
+import { DomainError } from '../../infra/errors/domain-error.js';
+import { Public } from '../../infra/http/credential.decorator.js';
+import { UsersService } from '../../users/users.service.js';
+import { AdminErrors } from '../admin.errors.js';
+import { checkCsrf, isStaff } from './console-auth.js';
+import { ConsoleSurface } from './console-error.filter.js';
+import { type ConsoleSession, ConsoleSessions } from './console-sessions.js';
+import { formOf, seeOther, sendPage } from './form.js';
+import { codePage, enrolPage, recoveryCodesPage, signInPage } from './sign-in.pages.js';
+import { StaffSecondFactor } from './staff-second-factor.js';
+
+const SIGN_IN_FAILED = 'Sign-in failed: the email or password is wrong, or the account may not use the console.';
+
+/**
+ * Staff sign-in: email and password through the same SignIn use case and throttle as every other
+ * password check, then a TOTP or recovery code (or, the first time, TOTP enrolment). Each step issues
+ * a new session id; only a session at stage `in` opens the console.
+ */
+@ApiExcludeController()
+@Controller('admin')
+@ConsoleSurface()
+@Public()
+export class ConsoleSignInController {
+  constructor(
+    private readonly sessions: ConsoleSessions,
+    private readonly signIn: SignIn,
+    private readonly users: UsersService,
+    private readonly factor: StaffSecondFactor,
+  ) {}
+
+  @Get()
+  async root(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const s = await this.sessions.read(req);
+    seeOther(reply, s?.data.stage === 'in' ? '/admin/users' : '/admin/login');
+  }
+
+  @Get('login')
+  async loginForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const s = await this.sessions.read(req);
+    if (s?.data.stage === 'in') return seeOther(reply, '/admin/users');
+    const flash = s?.data.flash;
+    const session = s && s.data.stage === 'password' ? s : await this.sessions.issue(reply, { userId: null, stage: 'password' }, s);
+    if (flash) await this.clearFlash(session);
+    sendPage(reply, signInPage(session.data.csrf, { flash }));
+  }
+
+  @Post('login')
+  async login(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const s = await this.sessions.read(req);
+    checkCsrf(req, s);
+    const form = formOf(req);
+    const email = (form.email ?? '').trim().slice(0, 254);
+    const again = async (status: number, error: string) => {
+      const session = s && s.data.stage === 'password' ? s : await this.sessions.issue(reply, { userId: null, stage: 'password' }, s);
+      sendPage(reply, signInPage(session.data.csrf, { error, email }), status);
+    };
+    let userId: string;
+    try {
+      const user = await this.signIn.signIn({ username: email, password: form.password ?? '', ip: req.ip });
+      if (!isStaff(user.roles)) return again(401, SIGN_IN_FAILED);
+      userId = user.id;
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'INVALID_CREDENTIALS') return again(401, SIGN_IN_FAILED);
+      if (err instanceof DomainError && err.code === 'TOO_MANY_SIGN_IN_ATTEMPTS') {
+        if (err.headers) void reply.headers(err.headers);
+        return again(429, 'Too many failed sign-ins. Wait a few minutes before you try again.');
+      }
+      throw err;
+    }
+    if (await this.factor.isEnrolled(userId)) {
+      await this.sessions.issue(reply, { userId, stage: 'code' }, s);
+      return seeOther(reply, '/admin/login/code');
+    }
+    const enrolment = await this.factor.newEnrolment(email);
+    await this.sessions.issue(reply, { userId, stage: 'enrol', pendingSecret: enrolment.sealed }, s);
+    seeOther(reply, '/admin/enrol');
+  }
+
+  @Get('login/code')
+  async codeForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const s = await this.sessions.read(req);
+    if (s?.data.stage !== 'code') return seeOther(reply, '/admin/login');
+    sendPage(reply, codePage(s.data.csrf));
+  }
+
+  @Post('login/code')
+  async code(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const s = await this.sessions.read(req);
+    checkCsrf(req, s);
+    if (s?.data.stage !== 'code' || !s.data.userId) return seeOther(reply, '/admin/login');
+    try {
+      await this.factor.verify(s.data.userId, formOf(req).code ?? '');
+    } catch (err) {
+      if (err instanceof DomainError && (err.code === 'INVALID_SECOND_FACTOR' || err.code === 'TOO_MANY_CODE_ATTEMPTS')) {
+        if (err.headers) void reply.headers(err.headers);
+        return sendPage(reply, codePage(s.data.csrf, err.message), err.status);
+      }
+      throw err;
+    }
+    if (!(await this.stillStaff(s.data.userId))) return this.refuse(reply, s);
+    await this.sessions.issue(reply, { userId: s.data.userId, stage: 'in' }, s);
+    seeOther(reply, '/admin/users');
+  }
+
+  @Get('enrol')
+  async enrolForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const s = await this.sessions.read(req);
+    if (s?.data.stage !== 'enrol' || !s.data.userId || !s.data.pendingSecret) return seeOther(reply, '/admin/login');
+    const user = await this.users.findById(s.data.userId);
+    sendPage(reply, enrolPage(s.data.csrf, await this.factor.newEnrolment(user?.email ?? '', s.data.pendingSecret)));
+  }
+
+  @Post('enrol')
+  async enrol(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const s = await this.sessions.read(req);
+    checkCsrf(req, s);
+    if (s?.data.stage !== 'enrol' || !s.data.userId || !s.data.pendingSecret) return seeOther(reply, '/admin/login');
+    let codes: string[];
+    try {
+      codes = await this.factor.confirmEnrolment(s.data.userId, s.data.pendingSecret, formOf(req).code ?? '');
+    } catch (err) {
+      if (err instanceof DomainError && (err.code === 'INVALID_SECOND_FACTOR' || err.code === 'TOO_MANY_CODE_ATTEMPTS')) {
+        const user = await this.users.findById(s.data.userId);
+        if (err.headers) void reply.headers(err.headers);
+        return sendPage(reply, enrolPage(s.data.csrf, await this.factor.newEnrolment(user?.email ?? '', s.data.pendingSecret), err.message), err.status);
+      }
+      throw err;
+    }
+    if (!(await this.stillStaff(s.data.userId))) return this.refuse(reply, s);
+    await this.sessions.issue(reply, { userId: s.data.userId, stage: 'in' }, s);
+    sendPage(reply, recoveryCodesPage(codes));
+  }
+
+  /** Sign-out ends the session on the server. */
+  @Post('logout')
+  async logout(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const s = await this.sessions.read(req);
+    checkCsrf(req, s);
+    await this.sessions.issue(reply, { userId: null, stage: 'password', flash: 'You are signed out.' }, s);
+    seeOther(reply, '/admin/login');
+  }
+
+  private async stillStaff(userId: string): Promise<boolean> {
+    const user = await this.users.findById(userId);
+    return !!user && user.status === 'active' && isStaff(user.roles);
+  }
+
+  private async refuse(reply: FastifyReply, s: ConsoleSession) {
+    const session = await this.sessions.issue(reply, { userId: null, stage: 'password' }, s);
+    throw new DomainError(AdminErrors.CONSOLE_SIGN_IN_REQUIRED, SIGN_IN_FAILED, { cause: session.key });
+  }
+
+  private async clearFlash(s: ConsoleSession) {
+    delete s.data.flash;
+    await this.sessions.save(s);
+  }
+}
