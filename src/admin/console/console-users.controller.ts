@@ -116,7 +116,7 @@ ${table('Users', ['User', 'Status', 'Roles', 'Last seen', 'Live sessions'], rows
     const impact = html`<div class="impact" id="lock-impact">
   <p><strong>Locking ${user.email}</strong> refuses every sign-in and every token of the account, on every instance, before the confirmation returns.</p>
   <ul>
-    <li>${sessions.length} live session${sessions.length === 1 ? '' : 's'} end, with their refresh tokens, and every access token issued to the account before now is refused.</li>
+    <li>${sessions.length} live session${sessions.length === 1 ? ' ends, with its refresh token' : 's end, with their refresh tokens'}, and every access token issued to the account before now is refused.</li>
     <li>${notified.length === 0 ? 'No webhook subscription is notified.' : html`${notified.length} subscription${notified.length === 1 ? ' is' : 's are'} notified (<code>user.locked</code>): ${notified.map((s, i) => html`${i ? ', ' : ''}<span class="wrap">${s.url}</span>`)}`}</li>
     ${when(staff, () => html`<li>Their console sessions end at once.</li>`)}
   </ul>

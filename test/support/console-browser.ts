@@ -1,0 +1,97 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import AxeBuilder from '@axe-core/playwright';
+import { Secret, TOTP } from 'otpauth';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+/** Debian's Chromium; the tests never download a browser. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * The console's browser tests drive Debian's Chromium. On a machine without it (a fresh one with only
+ * Node and npm) they stand aside and say so; CI installs it (`.ci/run`), so CI runs them.
+ */
+export const withChromium = (name: string, body: () => void): void => {
+  if (existsSync(CHROMIUM)) {
+    describe(name, body);
+    return;
+  }
+  console.warn(`[stands aside] "${name}" needs Chromium at ${CHROMIUM}: apt-get install chromium (CI does).`);
+  const standAside = describe.skip;
+  standAside(name, body);
+};
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A fresh browser context (its own cookies) at the console's reference size. */
+export function newContext(browser: Browser, size = { width: 1280, height: 800 }): Promise<BrowserContext> {
+  return browser.newContext({ viewport: size });
+}
+
+/** The TOTP code of `base32` for now plus `steps` periods of 30 s (the console accepts one step either side). */
+export function codeFor(base32: string, steps = 0): string {
+  const totp = new TOTP({ secret: Secret.fromBase32(base32), algorithm: 'SHA1', digits: 6, period: 30 });
+  return totp.generate({ timestamp: Date.now() + steps * 30_000 });
+}
+
+export interface Staff {
+  email: string;
+  password: string;
+}
+
+export async function submitPassword(page: Page, base: string, who: Staff): Promise<void> {
+  await page.goto(`${base}/admin/login`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** First sign-in: password, then TOTP enrolment; answers the secret (read off the page) and the recovery codes. */
+export async function enrol(page: Page, base: string, who: Staff): Promise<{ secret: string; recoveryCodes: string[] }> {
+  await submitPassword(page, base, who);
+  await page.waitForURL(/\/admin\/enrol$/);
+  const secret = (await page.locator('#totp-secret').textContent())!.trim();
+  await page.getByLabel('Code from your authenticator app').fill(codeFor(secret));
+  await page.getByRole('button', { name: 'Confirm and continue' }).click();
+  await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+  const recoveryCodes = (await page.locator('#recovery-codes code').allTextContents()).map((c) => c.trim());
+  await page.getByRole('link', { name: 'Continue to the console' }).click();
+  await page.waitForURL(/\/admin\/users$/);
+  return { secret, recoveryCodes };
+}
+
+/** A later sign-in: password, then a code (the next step's, so that it never replays the enrolment's). */
+export async function signIn(page: Page, base: string, who: Staff, code: string): Promise<void> {
+  await submitPassword(page, base, who);
+  await page.waitForURL(/\/admin\/login\/code$/);
+  await page.getByLabel('Code from your authenticator app, or a recovery code').fill(code);
+  await page.getByRole('button', { name: 'Verify' }).click();
+}
+
+export async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/admin\/login$/);
+}
+
+/** axe-core in the page: the serious and critical violations (none is the goal). */
+export async function seriousViolations(page: Page): Promise<{ id: string; impact: string; nodes: string[] }[]> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact!, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+}
+
+const IMAGES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'images');
+
+/** A screenshot of the page for the README, under docs/images/. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(IMAGES, { recursive: true });
+  await page.screenshot({ path: join(IMAGES, `${name}.png`) });
+}
