@@ -95,3 +95,18 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(IMAGES, { recursive: true });
   await page.screenshot({ path: join(IMAGES, `${name}.png`) });
 }
+
+/** A staff member of `roles`, enrolled and signed in, in a browser context of their own. */
+export async function signedInStaff(browser: Browser, base: string, staff: Staff, size?: { width: number; height: number }) {
+  const context = await newContext(browser, size);
+  const page = await context.newPage();
+  const { secret, recoveryCodes } = await enrol(page, base, staff);
+  return { context, page, secret, recoveryCodes };
+}
+
+/** The console cookie's value in `context` (to replay it from elsewhere). */
+export async function consoleCookie(context: BrowserContext): Promise<string> {
+  const cookie = (await context.cookies()).find((c) => c.name === 'lk_console');
+  if (!cookie) throw new Error('no console cookie');
+  return cookie.value;
+}
