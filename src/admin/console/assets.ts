@@ -21,12 +21,12 @@ a { color: var(--accent); }
 .who { font-size: .9rem; }
 main { padding: 1rem 1.5rem 3rem; max-width: 1200px; }
 main:focus { outline: none; }
-h1 { font-size: 1.6rem; margin: .5rem 0 1rem; }
+h1 { font-size: 1.6rem; margin: .5rem 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.25rem; margin: 1.75rem 0 .5rem; }
 .muted, .empty { color: var(--muted); }
 .flash { background: #e7f6ec; border: 1px solid #9bd3ad; padding: .6rem .9rem; border-radius: 6px; }
 .error { background: #fdecea; border: 1px solid #f1a9a0; padding: .6rem .9rem; border-radius: 6px; }
-.table-wrap { overflow-x: auto; }
+.table-wrap { overflow-x: auto; position: relative; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -46,7 +46,7 @@ button.danger, .danger > button { background: var(--danger); border-color: var(-
 form.action { border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; margin: .75rem 0; max-width: 40rem; background: var(--panel); }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: 1rem; }
 .panel { border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .25rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .state { font-weight: 600; }

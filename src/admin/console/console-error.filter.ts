@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorSurface } from '../../infra/http/error-surface.js';
+import { claimPaths, ErrorSurface } from '../../infra/http/error-surface.js';
+import { isConsolePath } from './console-headers.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { toProblem } from '../../infra/errors/problem-details.filter.js';
 import { errorPage } from './sign-in.pages.js';
@@ -34,6 +35,8 @@ export class ConsoleErrorFilter implements ExceptionFilter {
 }
 
 const consoleErrors = new ConsoleErrorFilter();
+// A page that does not exist under /admin is a console page too: an HTML 404.
+claimPaths('console', isConsolePath);
 
 /** Binds a console controller to the HTML error surface. */
 export const ConsoleSurface = () => ErrorSurface('console', consoleErrors);

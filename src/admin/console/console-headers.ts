@@ -15,7 +15,8 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-const isConsolePath = (url: string) => (url === '/admin' || url.startsWith('/admin/') || url.startsWith('/admin?')) && !url.startsWith('/admin/api');
+/** Under /admin, but not the JSON admin API. */
+export const isConsolePath = (url: string) => (url === '/admin' || url.startsWith('/admin/') || url.startsWith('/admin?')) && !url.startsWith('/admin/api');
 
 /**
  * Every answer under /admin (but the JSON API): the CSP above, and `Referrer-Policy: same-origin`

@@ -27,9 +27,20 @@ export function ErrorSurface(name: string, filter: ExceptionFilter): ClassDecora
   };
 }
 
-/** The filter of the surface the request was routed to, if its group declared one. */
+/** Paths that belong to a surface even where no route matched (a 404 under the console renders as its page). */
+const pathSurfaces: { owns: (path: string) => boolean; name: string }[] = [];
+
+/** Claims the paths `owns` accepts for the surface `name`, for the answers no route of the group gives. */
+export function claimPaths(name: string, owns: (path: string) => boolean): void {
+  pathSurfaces.push({ owns, name });
+}
+
+/** The filter of the surface the request was routed to, if its group declared one (or claimed its path). */
 export function surfaceFilterOf(host: ArgumentsHost): ExceptionFilter | undefined {
   const request = host.switchToHttp().getRequest<FastifyRequest>();
   const name = (request.routeOptions?.config as { errorSurface?: string } | undefined)?.errorSurface;
-  return name ? surfaces.get(name) : undefined;
+  if (name) return surfaces.get(name);
+  const path = request.url.split('?')[0];
+  const claimed = pathSurfaces.find((p) => p.owns(path));
+  return claimed ? surfaces.get(claimed.name) : undefined;
 }
