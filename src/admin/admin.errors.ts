@@ -8,5 +8,4 @@ export const AdminErrors = defineErrors('admin', {
   INVALID_SECOND_FACTOR: { status: 401, title: 'Wrong or already used code' },
   TOO_MANY_CODE_ATTEMPTS: { status: 429, title: 'Too many wrong codes' },
   CONFIRMATION_REQUIRED: { status: 400, title: 'Confirmation required' },
-  NOT_STAFF_MEMBER: { status: 400, title: 'Not a staff member' },
 });

@@ -12,7 +12,9 @@ import { AdminUsersController } from './admin-users.controller.js';
 import { AdminWebhooksController } from './admin-webhooks.controller.js';
 import { ConsoleAssetsController } from './console/console-assets.controller.js';
 import { ConsoleAuthenticator } from './console/console-auth.js';
+import { ConsoleIncidentsController } from './console/console-incidents.controller.js';
 import { ConsoleOpsController } from './console/console-ops.controller.js';
+import { ConsoleWebhooksController } from './console/console-webhooks.controller.js';
 import { ConsoleSignInController } from './console/console-sign-in.controller.js';
 import { ConsoleSessionStore, MemoryConsoleSessionStore, RedisConsoleSessionStore } from './console/console-session.store.js';
 import { ConsoleSessions } from './console/console-sessions.js';
@@ -25,7 +27,7 @@ import { StaffGuard } from './staff.guard.js';
 /** The admin API for security staff and administrators, and the console (/admin) over the same use cases. */
 @Module({
   imports: [AuditModule, UsersModule, TokensModule, WebhooksModule],
-  controllers: [AdminUsersController, AdminOpsController, AdminWebhooksController, ConsoleAssetsController, ConsoleSignInController, ConsoleUsersController, ConsoleOpsController],
+  controllers: [AdminUsersController, AdminOpsController, AdminWebhooksController, ConsoleAssetsController, ConsoleSignInController, ConsoleUsersController, ConsoleIncidentsController, ConsoleWebhooksController, ConsoleOpsController],
   providers: [
     StaffGuard,
     ConsoleSessions,

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { claimPaths, ErrorSurface } from '../../infra/http/error-surface.js';
 import { isConsolePath } from './console-headers.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
+import { AdminErrors } from '../admin.errors.js';
 import { toProblem } from '../../infra/errors/problem-details.filter.js';
 import { errorPage } from './sign-in.pages.js';
 
@@ -19,7 +20,7 @@ export class ConsoleErrorFilter implements ExceptionFilter {
     const reply = ctx.getResponse<FastifyReply>();
     const req = ctx.getRequest<FastifyRequest>();
     const fromScript = req.headers['x-requested-with'] === 'console';
-    if (err instanceof DomainError && err.code === 'CONSOLE_SIGN_IN_REQUIRED' && !fromScript) {
+    if (err instanceof DomainError && err.spec === AdminErrors.CONSOLE_SIGN_IN_REQUIRED && !fromScript) {
       void reply.code(303).header('location', '/admin/login').send();
       return;
     }

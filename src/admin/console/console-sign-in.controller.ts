@@ -1,6 +1,6 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthErrors } from '../../auth/auth.errors.js';
 import { SignIn } from '../../auth/sign-in.usecase.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { Public } from '../../infra/http/credential.decorator.js';
@@ -8,10 +8,14 @@ import { UsersService } from '../../users/users.service.js';
 import { AdminErrors } from '../admin.errors.js';
 import { checkCsrf, isStaff } from './console-auth.js';
 import { ConsoleSurface } from './console-error.filter.js';
+import { ConsoleDocs, ConsoleForm, ConsolePage } from './console-docs.js';
 import { type ConsoleSession, ConsoleSessions } from './console-sessions.js';
 import { formOf, seeOther, sendPage } from './form.js';
 import { codePage, enrolPage, recoveryCodesPage, signInPage } from './sign-in.pages.js';
 import { StaffSecondFactor } from './staff-second-factor.js';
+
+/** A wrong, replayed or throttled code: the form again, with the reason. */
+const isCodeRefusal = (err: DomainError) => err.spec === AdminErrors.INVALID_SECOND_FACTOR || err.spec === AdminErrors.TOO_MANY_CODE_ATTEMPTS;
 
 const SIGN_IN_FAILED = 'Sign-in failed: the email or password is wrong, or the account may not use the console.';
 
@@ -20,7 +24,7 @@ const SIGN_IN_FAILED = 'Sign-in failed: the email or password is wrong, or the a
  * password check, then a TOTP or recovery code (or, the first time, TOTP enrolment). Each step issues
  * a new session id; only a session at stage `in` opens the console.
  */
-@ApiExcludeController()
+@ConsoleDocs(false)
 @Controller('admin')
 @ConsoleSurface()
 @Public()
@@ -33,12 +37,14 @@ export class ConsoleSignInController {
   ) {}
 
   @Get()
+  @ConsolePage('The console: to the users page, or to sign-in')
   async root(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     seeOther(reply, s?.data.stage === 'in' ? '/admin/users' : '/admin/login');
   }
 
   @Get('login')
+  @ConsolePage('Staff sign-in: email and password')
   async loginForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     if (s?.data.stage === 'in') return seeOther(reply, '/admin/users');
@@ -49,6 +55,7 @@ export class ConsoleSignInController {
   }
 
   @Post('login')
+  @ConsoleForm('Check the email and password (303 to the code or enrolment step)', 303, AuthErrors.INVALID_CREDENTIALS, AuthErrors.TOO_MANY_SIGN_IN_ATTEMPTS, AuthErrors.SIGN_IN_UNAVAILABLE)
   async login(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     checkCsrf(req, s);
@@ -64,8 +71,8 @@ export class ConsoleSignInController {
       if (!isStaff(user.roles)) return again(401, SIGN_IN_FAILED);
       userId = user.id;
     } catch (err) {
-      if (err instanceof DomainError && err.code === 'INVALID_CREDENTIALS') return again(401, SIGN_IN_FAILED);
-      if (err instanceof DomainError && err.code === 'TOO_MANY_SIGN_IN_ATTEMPTS') {
+      if (err instanceof DomainError && err.spec === AuthErrors.INVALID_CREDENTIALS) return again(401, SIGN_IN_FAILED);
+      if (err instanceof DomainError && err.spec === AuthErrors.TOO_MANY_SIGN_IN_ATTEMPTS) {
         if (err.headers) void reply.headers(err.headers);
         return again(429, 'Too many failed sign-ins. Wait a few minutes before you try again.');
       }
@@ -81,6 +88,7 @@ export class ConsoleSignInController {
   }
 
   @Get('login/code')
+  @ConsolePage('Second step: a TOTP or recovery code')
   async codeForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     if (s?.data.stage !== 'code') return seeOther(reply, '/admin/login');
@@ -88,6 +96,7 @@ export class ConsoleSignInController {
   }
 
   @Post('login/code')
+  @ConsoleForm('Check the code (303 to the console)', 303, AdminErrors.INVALID_SECOND_FACTOR, AdminErrors.TOO_MANY_CODE_ATTEMPTS)
   async code(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     checkCsrf(req, s);
@@ -95,7 +104,7 @@ export class ConsoleSignInController {
     try {
       await this.factor.verify(s.data.userId, formOf(req).code ?? '');
     } catch (err) {
-      if (err instanceof DomainError && (err.code === 'INVALID_SECOND_FACTOR' || err.code === 'TOO_MANY_CODE_ATTEMPTS')) {
+      if (err instanceof DomainError && isCodeRefusal(err)) {
         if (err.headers) void reply.headers(err.headers);
         return sendPage(reply, codePage(s.data.csrf, err.message), err.status);
       }
@@ -107,6 +116,7 @@ export class ConsoleSignInController {
   }
 
   @Get('enrol')
+  @ConsolePage('First sign-in: set up TOTP (QR code and secret)')
   async enrolForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     if (s?.data.stage !== 'enrol' || !s.data.userId || !s.data.pendingSecret) return seeOther(reply, '/admin/login');
@@ -115,6 +125,7 @@ export class ConsoleSignInController {
   }
 
   @Post('enrol')
+  @ConsoleForm('Confirm TOTP with a first code; shows the ten recovery codes once', 200, AdminErrors.INVALID_SECOND_FACTOR, AdminErrors.TOO_MANY_CODE_ATTEMPTS)
   async enrol(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     checkCsrf(req, s);
@@ -123,7 +134,7 @@ export class ConsoleSignInController {
     try {
       codes = await this.factor.confirmEnrolment(s.data.userId, s.data.pendingSecret, formOf(req).code ?? '');
     } catch (err) {
-      if (err instanceof DomainError && (err.code === 'INVALID_SECOND_FACTOR' || err.code === 'TOO_MANY_CODE_ATTEMPTS')) {
+      if (err instanceof DomainError && isCodeRefusal(err)) {
         const user = await this.users.findById(s.data.userId);
         if (err.headers) void reply.headers(err.headers);
         return sendPage(reply, enrolPage(s.data.csrf, await this.factor.newEnrolment(user?.email ?? '', s.data.pendingSecret), err.message), err.status);
@@ -137,6 +148,7 @@ export class ConsoleSignInController {
 
   /** Sign-out ends the session on the server. */
   @Post('logout')
+  @ConsoleForm('Sign out: the session ends on the server', 303)
   async logout(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     checkCsrf(req, s);

@@ -1,5 +1,4 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import Bowser from 'bowser';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditLog } from '../../audit/audit-log.js';
@@ -11,12 +10,14 @@ import { type Session, SessionRepository } from '../../tokens/sessions/session.r
 import { TokensErrors } from '../../tokens/tokens.errors.js';
 import { ROLE_PATTERN, type User } from '../../users/user.js';
 import { decodeUserCursor } from '../../users/user-cursor.js';
-import { userNotFound } from '../../users/users.errors.js';
+import { userNotFound, UsersErrors } from '../../users/users.errors.js';
 import { UsersService } from '../../users/users.service.js';
 import { WebhooksService } from '../../webhooks/webhooks.service.js';
 import { AdminErrors } from '../admin.errors.js';
 import { callerOf, type ConsoleCaller, ConsoleRoles, isStaff } from './console-auth.js';
+import { RevocationErrors } from '../../revocation/revocation.errors.js';
 import { ConsoleSurface } from './console-error.filter.js';
+import { ConsoleDocs, ConsoleForm, ConsolePage } from './console-docs.js';
 import { confirmed, formOf, seeOther } from './form.js';
 import { html, time, when } from './html.js';
 import { actionForm, table } from './layout.js';
@@ -39,7 +40,7 @@ export function deviceOf(userAgent: string | null): string {
 const statusBadge = (status: string) => html`<span class="state state-${status}">${status}</span>`;
 
 /** Users: find them, see their sessions, lock, unlock, sign out everywhere, end one session, change roles, reset a staff member's second factor. */
-@ApiExcludeController()
+@ConsoleDocs(true)
 @Controller('admin')
 @ConsoleSurface()
 @Credential('session')
@@ -56,6 +57,7 @@ export class ConsoleUsersController {
   ) {}
 
   @Get('users')
+  @ConsolePage('Users: search by email or id, paginated')
   async list(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('q') qRaw?: string, @Query('cursor') cursorRaw?: string) {
     const c = callerOf(req);
     const q = typeof qRaw === 'string' ? qRaw.trim().slice(0, 254) : '';
@@ -94,6 +96,7 @@ ${table('Users', ['User', 'Status', 'Roles', 'Last seen', 'Live sessions'], rows
   }
 
   @Get('users/:id')
+  @ConsolePage('One user: profile, live sessions, actions, the impact of a lock', UsersErrors.USER_NOT_FOUND)
   async show(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const c = callerOf(req);
     const user = await this.user(id);
@@ -169,6 +172,7 @@ ${when(
   }
 
   @Post('users/:id/lock')
+  @ConsoleForm('Lock a user (303 to the incident view)', 303, UsersErrors.USER_NOT_FOUND, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   async lock(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const { c, reason, user } = await this.change(req, id);
     const plan = await this.revocation.lockUser(user.id, consoleContext(c, reason, req));
@@ -177,6 +181,7 @@ ${when(
   }
 
   @Post('users/:id/unlock')
+  @ConsoleForm('Unlock a user', 303, UsersErrors.USER_NOT_FOUND, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   async unlock(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const { c, reason, user } = await this.change(req, id);
     const plan = await this.revocation.unlockUser(user.id, consoleContext(c, reason, req));
@@ -185,6 +190,7 @@ ${when(
   }
 
   @Post('users/:id/revoke-sessions')
+  @ConsoleForm('Sign a user out everywhere', 303, UsersErrors.USER_NOT_FOUND, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   async revokeSessions(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const { c, reason, user } = await this.change(req, id);
     const plan = await this.revocation.revokeUserSessions(user.id, consoleContext(c, reason, req));
@@ -193,6 +199,7 @@ ${when(
   }
 
   @Post('users/:id/roles')
+  @ConsoleForm('Set a user’s roles (admin)', 303, UsersErrors.USER_NOT_FOUND, UsersErrors.INVALID_ROLE, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   @ConsoleRoles('admin')
   async roles(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const { c, reason, user, form } = await this.change(req, id);
@@ -205,6 +212,7 @@ ${when(
   }
 
   @Post('users/:id/reset-totp')
+  @ConsoleForm('Reset a staff member’s TOTP (admin)', 303, UsersErrors.USER_NOT_FOUND, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   @ConsoleRoles('admin')
   async resetTotp(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const { c, reason, user } = await this.change(req, id);
@@ -219,6 +227,7 @@ ${when(
   }
 
   @Post('sessions/:sid/revoke')
+  @ConsoleForm('End one session', 303, TokensErrors.SESSION_NOT_FOUND, RevocationErrors.REVOCATION_NOT_PROPAGATED)
   async revokeSession(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('sid') sid: string) {
     const c = callerOf(req);
     const reason = confirmed(formOf(req));

@@ -50,7 +50,7 @@ export const FormBody = (schema: SchemaObject, description?: string) => applyDec
 const ERRORS_EXTENSION = 'x-latchkey-errors';
 
 interface ErrorsExtension {
-  surface: 'api' | 'oauth';
+  surface: 'api' | 'oauth' | 'html';
   codes: string[];
 }
 
@@ -82,6 +82,12 @@ const resolveCodes = (codes: string[]): string[] =>
  * The responses are made when the document is built, from the catalogue (docs/errors.md).
  */
 export const ApiErrors = (...refs: ErrorRef[]) => ApiExtension(ERRORS_EXTENSION, { surface: 'api', codes: refs.map(codeOf) } satisfies ErrorsExtension);
+
+/** The errors a console page or form answers: HTML pages (the console renders its errors, never JSON). */
+export const ApiHtmlErrors = (...refs: ErrorRef[]) => ApiExtension(ERRORS_EXTENSION, { surface: 'html', codes: refs.map(codeOf) } satisfies ErrorsExtension);
+
+/** The console's session cookie, as a security scheme. */
+export const CONSOLE_SESSION = 'console_session';
 
 /** The OAuth errors an endpoint answers: RFC 6749 section 5.2 JSON, one response per status. */
 export const ApiOAuthErrors = (...refs: ErrorRef[]) => ApiExtension(ERRORS_EXTENSION, { surface: 'oauth', codes: refs.map(codeOf) } satisfies ErrorsExtension);
@@ -121,12 +127,19 @@ function errorResponses({ surface, codes }: ErrorsExtension, operation: string):
     const description =
       surface === 'api'
         ? `Problem details (RFC 9457) with \`code\` ${specs.map((s) => `\`${s.code}\` (${s.title})`).join(', ')}; see ${ERRORS_DOC}.`
-        : `RFC 6749 section 5.2 error ${[...new Set(specs.map((s) => `\`${oauthAnswer(s).error}\``))].join(', ')}: ${specs.map((s) => `${s.code} (${s.title})`).join(', ')}; see ${ERRORS_DOC}.`;
+        : surface === 'html'
+          ? `An HTML page saying what went wrong: ${specs.map((s) => `\`${s.code}\` (${s.title})`).join(', ')}; see ${ERRORS_DOC}.`
+          : `RFC 6749 section 5.2 error ${[...new Set(specs.map((s) => `\`${oauthAnswer(s).error}\``))].join(', ')}: ${specs.map((s) => `${s.code} (${s.title})`).join(', ')}; see ${ERRORS_DOC}.`;
     const headers = headersOf(specs);
     responses[String(status)] = {
       description,
       ...(headers ? { headers } : {}),
-      content: surface === 'api' ? { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } : { 'application/json': { schema: { $ref: '#/components/schemas/OAuthError' } } },
+      content:
+        surface === 'api'
+          ? { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } }
+          : surface === 'html'
+            ? { 'text/html': { schema: { type: 'string' } } }
+            : { 'application/json': { schema: { $ref: '#/components/schemas/OAuthError' } } },
     };
   }
   return responses;
@@ -236,6 +249,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('discovery', 'Authorization server metadata (RFC 8414) and the JWK Set')
     .addTag('me', 'The signed-in user: profile, sessions, password, logout')
     .addTag('admin', 'The admin API for staff (roles `security`, `admin`)')
+    .addCookieAuth('lk_console', { type: 'apiKey', in: 'cookie', name: 'lk_console', description: 'The console session (`__Host-lk_console` under https): set by the staff sign-in at /admin/login (password, then TOTP). Every form also carries the session\'s CSRF token (`_csrf`).' }, CONSOLE_SESSION)
+    .addTag('console', 'The admin console: HTML pages and forms for staff under /admin (not a JSON API)')
     .addTag('health', 'Liveness and readiness')
     .build();
   const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}` });
