@@ -147,6 +147,28 @@ withChromium('console security: sign-in failures, throttling, sessions, roles, C
     await context.close();
   });
 
+  it('an admin resets a staff member’s TOTP: audited with the reason, their console ends, and their next sign-in enrols again', async () => {
+    const admin = await createUser(t.app, { roles: ['admin'] });
+    const staff = await createUser(t.app, { roles: ['security'] });
+    const theirs = await signedInStaff(browser, t.url, staff);
+    const { context, page } = await signedInStaff(browser, t.url, admin);
+    await page.goto(`${t.url}/admin/users/${staff.id}`);
+    await expect(page.getByRole('definition').filter({ hasText: 'set up' })).toHaveCount(1);
+    await page.getByLabel('Reason (written to the audit log)').last().fill('lost phone, ticket 4411');
+    await page.getByLabel(`I confirm: ${staff.email} sets up a new authenticator at next sign-in`).check();
+    await page.getByRole('button', { name: 'Reset two-step verification' }).click();
+    await page.waitForURL(/\/admin\/incidents\/\d+$/);
+    await page.goto(`${t.url}/admin/audit?action=staff.totp_reset`);
+    await expect(page.getByRole('table')).toContainText('lost phone, ticket 4411');
+
+    await theirs.page.getByRole('link', { name: 'Audit log' }).click();
+    await theirs.page.waitForURL(/\/admin\/login$/);
+    await submitPassword(theirs.page, t.url, staff);
+    await theirs.page.waitForURL(/\/admin\/enrol$/);
+    await context.close();
+    await theirs.context.close();
+  });
+
   describe('CSRF', () => {
     let attacker: Server;
     let attackerUrl: string;

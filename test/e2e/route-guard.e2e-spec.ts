@@ -35,6 +35,17 @@ const PUBLIC_ROUTES = [
   'GET /.well-known/openid-configuration',
   'GET /.well-known/oauth-authorization-server',
   'GET /.well-known/jwks.json',
+  // The console's sign-in steps (each checks its own session stage) and its stylesheet and script.
+  'GET /admin',
+  'GET /admin/login',
+  'POST /admin/login',
+  'GET /admin/login/code',
+  'POST /admin/login/code',
+  'GET /admin/enrol',
+  'POST /admin/enrol',
+  'POST /admin/logout',
+  'GET /admin/assets/console.css',
+  'GET /admin/assets/console.js',
   ...DOCS_ROUTES,
 ].sort();
 
@@ -42,6 +53,8 @@ interface Route {
   method: string;
   path: string;
   isPublic: boolean;
+  /** The credential the guard requires: a bearer token, or (the console) a session cookie. */
+  credential: string;
   handler: string;
 }
 
@@ -80,6 +93,7 @@ function nestRoutes(t: TestApp): Route[] {
             path: joinPath(base, path),
             // As the guard reads it: getAllAndOverride, the handler before the class.
             isPublic: (handlerCredential ?? classCredential) === 'none',
+            credential: handlerCredential ?? classCredential ?? 'bearer',
             handler: `${controller.name}.${name}`,
           });
         }
@@ -138,9 +152,24 @@ describe('every route is guarded or on the public allow-list', () => {
     expect([...routes.filter((r) => r.isPublic).map(key), ...DOCS_ROUTES].sort()).toEqual(PUBLIC_ROUTES);
   });
 
+  it('sends every console route called without a session (a bearer token is no console session) to the sign-in page', async () => {
+    const console = routes.filter((r) => r.credential === 'session');
+    expect(console.length).toBeGreaterThan(10);
+    const results: string[] = [];
+    for (const r of console) {
+      for (const headers of [{}, { authorization: 'Bearer not.a.token' }, { cookie: 'lk_console=planted-id' }] as Record<string, string>[]) {
+        const res = await fetch(`${t.url}${fillParams(r.path)}`, { method: r.method, headers, redirect: 'manual' });
+        await res.arrayBuffer();
+        results.push(`${key(r)} -> ${res.status} ${res.headers.get('location')}`);
+      }
+    }
+    expect(results).toEqual(console.flatMap((r) => Array(3).fill(`${key(r)} -> 303 /admin/login`)));
+  });
+
   it('answers 401 with a Bearer challenge to every other route called without a token', async () => {
-    const guarded = routes.filter((r) => !r.isPublic);
+    const guarded = routes.filter((r) => !r.isPublic && r.credential === 'bearer');
     expect(guarded.length).toBeGreaterThan(0);
+    expect(routes.every((r) => r.isPublic || r.credential === 'bearer' || r.credential === 'session')).toBe(true);
     const results: string[] = [];
     for (const r of guarded) {
       const res = await fetch(`${t.url}${fillParams(r.path)}`, { method: r.method });
@@ -153,7 +182,7 @@ describe('every route is guarded or on the public allow-list', () => {
   });
 
   it('also answers 401 to every guarded route called with a garbage token', async () => {
-    const guarded = routes.filter((r) => !r.isPublic);
+    const guarded = routes.filter((r) => !r.isPublic && r.credential === 'bearer');
     const results: string[] = [];
     for (const r of guarded) {
       const res = await fetch(`${t.url}${fillParams(r.path)}`, { method: r.method, headers: { authorization: 'Bearer not.a.token' } });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
+import { jest } from '@jest/globals';
 import { Secret, TOTP } from 'otpauth';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
@@ -14,7 +15,11 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  */
 export const withChromium = (name: string, body: () => void): void => {
   if (existsSync(CHROMIUM)) {
-    describe(name, body);
+    describe(name, () => {
+      // A browser test walks several pages (and axe-core scans each): more than the default 30 s on a busy 2-core machine.
+      jest.setTimeout(120_000);
+      body();
+    });
     return;
   }
   console.warn(`[stands aside] "${name}" needs Chromium at ${CHROMIUM}: apt-get install chromium (CI does).`);
