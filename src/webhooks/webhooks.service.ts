@@ -161,4 +161,9 @@ export class WebhooksService {
     const { events, deliveries } = await this.deliveries.forAudit(auditId);
     return { events, deliveries, attempts: await this.deliveries.attempts(deliveries.map((d) => d.id)) };
   }
+
+  /** Which of these audit rows emitted webhook events: those have an incident view worth opening. */
+  auditIdsWithEvents(auditIds: string[]): Promise<Set<string>> {
+    return this.deliveries.auditIdsWithEvents(auditIds);
+  }
 }

@@ -103,6 +103,64 @@ withChromium('console security: sign-in failures, throttling, sessions, roles, C
     await page.context().close();
   });
 
+  it('throttles wrong codes: past CONSOLE_MAX_CODE_FAILURES even the right code is refused with 429', async () => {
+    const staff = await createUser(t.app, { roles: ['security'] });
+    const { context, page, secret } = await signedInStaff(browser, t.url, staff);
+    await signOut(page);
+    await submitPassword(page, t.url, staff);
+    await page.waitForURL(/\/admin\/login\/code$/);
+    const field = page.getByLabel('Code from your authenticator app, or a recovery code');
+    for (let i = 0; i < 5; i++) {
+      await field.fill(wrongCode(secret));
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await expect(page.getByRole('alert')).toHaveText(BAD_CODE);
+    }
+    const throttled = statusOfNext(page, '/admin/login/code');
+    await field.fill(codeFor(secret, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    const answer = await throttled;
+    expect(answer.status()).toBe(429);
+    expect(Number(answer.headers()['retry-after'])).toBeGreaterThan(0);
+    await expect(page.getByRole('alert')).toContainText('Too many wrong codes');
+    await context.close();
+  });
+
+  it('a sign-in half done (password checked) does not survive "sign out everywhere": the code step refuses it', async () => {
+    const staff = await createUser(t.app, { roles: ['security'] });
+    const { context, page, secret } = await signedInStaff(browser, t.url, staff);
+    await signOut(page);
+    await submitPassword(page, t.url, staff);
+    await page.waitForURL(/\/admin\/login\/code$/);
+    const admin = await staffApi(t, ['admin']);
+    expect((await admin.call('POST', `/admin/api/users/${staff.id}/revoke-sessions`, { reason: 'password phished' })).status).toBe(200);
+    await page.getByLabel('Code from your authenticator app, or a recovery code').fill(codeFor(secret, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(/\/admin\/login$/);
+    await page.goto(`${t.url}/admin/users`);
+    await page.waitForURL(/\/admin\/login$/);
+    await context.close();
+  });
+
+  it('the panic button ends every staff console but the one that pressed it', async () => {
+    const admin = await createUser(t.app, { roles: ['admin'] });
+    const other = await createUser(t.app, { roles: ['security'] });
+    const theirs = await signedInStaff(browser, t.url, other);
+    const { context, page } = await signedInStaff(browser, t.url, admin);
+    await page.getByRole('link', { name: 'Panic button' }).click();
+    await page.getByLabel('Reason (written to the audit log)').fill('signing key leaked on a paste site');
+    await page.getByLabel('Type REVOKE EVERYTHING to confirm').fill('REVOKE EVERYTHING');
+    await page.getByLabel('I confirm: every user and every client signs in again').check();
+    await page.getByRole('button', { name: 'Revoke everything now' }).click();
+    await page.waitForURL(/\/admin\/incidents\/\d+$/);
+    await expect(page.getByRole('status')).toContainText('console sessions included');
+    await theirs.page.getByRole('link', { name: 'Audit log' }).click();
+    await theirs.page.waitForURL(/\/admin\/login$/);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.waitForURL(/\/admin\/audit$/);
+    await context.close();
+    await theirs.context.close();
+  });
+
   it('sign-out ends the session on the server: its cookie opens nothing afterwards', async () => {
     const staff = await createUser(t.app, { roles: ['security'] });
     const { context, page } = await signedInStaff(browser, t.url, staff);
@@ -175,9 +233,14 @@ withChromium('console security: sign-in failures, throttling, sessions, roles, C
     beforeAll(async () => {
       // Another origin on loopback, whose page posts a lock form to the console as soon as it loads.
       attacker = createServer((req, res) => {
-        const target = new URL(req.url!, 'http://x').searchParams.get('target')!;
+        const q = new URL(req.url!, 'http://x').searchParams;
+        const token = q.get('token');
         res.writeHead(200, { 'content-type': 'text/html' });
-        res.end(`<form id="f" method="post" action="${t.url}/admin/users/${target}/lock"><input name="reason" value="csrf"><input name="confirm" value="yes"></form><script>document.getElementById('f').submit()</script>`);
+        res.end(
+          `<form id="f" method="post" action="${t.url}/admin/users/${q.get('target')}/lock"><input name="reason" value="csrf"><input name="confirm" value="yes">` +
+            (token ? `<input name="_csrf" value="${token}">` : '') +
+            `</form><script>document.getElementById('f').submit()</script>`,
+        );
       });
       await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
       attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
@@ -197,11 +260,18 @@ withChromium('console security: sign-in failures, throttling, sessions, roles, C
       const forged = await postFromPage(page, `/admin/users/${target.id}/lock`, { _csrf: 'x'.repeat(43), reason: 'forged token', confirm: 'yes' });
       expect(forged.status).toBe(403);
 
-      // Another origin's page, in the same browser (the console's cookie is there).
-      const evil = await context.newPage();
-      const answered = evil.waitForResponse((r) => r.url().endsWith(`/admin/users/${target.id}/lock`));
-      await evil.goto(`${attackerUrl}/?target=${target.id}`);
-      expect((await answered).status()).toBe(403);
+      // Another origin's page (same site: 127.0.0.1, another port), in the same browser: the console's
+      // cookie goes with its form. Without the token; then even with the right token, which only the
+      // Origin check can refuse.
+      const csrfToken = await csrfOf(page);
+      for (const query of [`target=${target.id}`, `target=${target.id}&token=${csrfToken}`]) {
+        const evil = await context.newPage();
+        const answered = evil.waitForResponse((r) => r.url().endsWith(`/admin/users/${target.id}/lock`));
+        await evil.goto(`${attackerUrl}/?${query}`);
+        const answer = await answered;
+        expect([query, answer.status(), (await answer.request().allHeaders()).cookie?.includes('lk_console=') ?? false]).toEqual([query, 403, true]);
+        await evil.close();
+      }
 
       // The right token and cookie, from another origin (a request a browser would never send): the Origin check alone refuses it.
       const csrf = await csrfOf(page);

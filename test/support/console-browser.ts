@@ -82,7 +82,7 @@ export async function signIn(page: Page, base: string, who: Staff, code: string)
 
 export async function signOut(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForURL(/\/admin\/login$/);
+  await page.waitForURL(/\/admin\/login\?signed_out=1$/);
 }
 
 /** axe-core in the page: the serious and critical violations (none is the goal). */
@@ -114,4 +114,25 @@ export async function consoleCookie(context: BrowserContext): Promise<string> {
   const cookie = (await context.cookies()).find((c) => c.name === 'lk_console');
   if (!cookie) throw new Error('no console cookie');
   return cookie.value;
+}
+
+/**
+ * Records every console document the page receives (pages, error pages, the pages that show a secret
+ * once) whose headers miss the console's policy: the CSP, no-store, the referrer policy, no framing.
+ */
+export function watchConsoleHeaders(page: Page, csp: string): string[] {
+  const problems: string[] = [];
+  page.on('response', (r) => {
+    const url = new URL(r.url());
+    if (r.request().resourceType() !== 'document' || !url.pathname.startsWith('/admin') || url.pathname.startsWith('/admin/api')) return;
+    if (r.status() >= 300 && r.status() < 400) return;
+    const h = r.headers();
+    const where = `${r.request().method()} ${url.pathname} ${r.status()}`;
+    if (h['content-security-policy'] !== csp) problems.push(`${where}: CSP ${h['content-security-policy']}`);
+    if (h['cache-control'] !== 'no-store') problems.push(`${where}: cache-control ${h['cache-control']}`);
+    if (h['referrer-policy'] !== 'same-origin') problems.push(`${where}: referrer-policy ${h['referrer-policy']}`);
+    if (h['x-frame-options'] !== 'DENY') problems.push(`${where}: x-frame-options ${h['x-frame-options']}`);
+    if (h['x-content-type-options'] !== 'nosniff') problems.push(`${where}: x-content-type-options ${h['x-content-type-options']}`);
+  });
+  return problems;
 }

@@ -34,6 +34,9 @@ th { background: var(--panel); }
 td.wrap, .wrap { overflow-wrap: anywhere; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .92em; overflow-wrap: anywhere; }
 form.inline { display: inline; }
+form.row-action { display: flex; flex-wrap: wrap; gap: .35rem .5rem; align-items: center; }
+form.row-action input[name=reason] { font: inherit; padding: .3rem .4rem; border: 1px solid #6b7280; border-radius: 4px; min-width: 8rem; }
+form.row-action .check { margin: 0; }
 .field { margin: .5rem 0; display: flex; flex-direction: column; gap: .25rem; max-width: 36rem; }
 .field input, .field textarea, .field select { font: inherit; padding: .4rem .5rem; border: 1px solid #6b7280; border-radius: 4px; }
 .filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; }

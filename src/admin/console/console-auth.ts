@@ -2,6 +2,8 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, type OnMod
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AUTHENTICATORS, type Authenticators } from '../../auth/authentication.guard.js';
+import { AppConfig } from '../../config/config.schema.js';
+import { RevocationChecker } from '../../revocation/revocation-checker.js';
 import { constantTimeEqual } from '../../infra/crypto/secrets.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import type { User } from '../../users/user.js';
@@ -34,18 +36,27 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
  * form field, or the `x-csrf-token` header of the page's own script), compared in constant time, and
  * an `Origin` that is this host's own. `SameSite=Strict` on the cookie is the third layer.
  */
-export function checkCsrf(req: FastifyRequest, session: ConsoleSession | null): void {
+export function checkCsrf(req: FastifyRequest, expected: string | null | undefined, issuerOrigin: string): void {
   if (SAFE_METHODS.has(req.method)) return;
+  checkOrigin(req, issuerOrigin);
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const token = typeof body._csrf === 'string' ? body._csrf : req.headers['x-csrf-token'];
+  if (!expected || typeof token !== 'string' || !constantTimeEqual(token, expected)) {
+    throw new DomainError(AdminErrors.CSRF_REJECTED, 'This form has expired or did not come from this console, so nothing was changed. Reload the page and try again.');
+  }
+}
+
+/**
+ * The request's `Origin` must be the issuer's (the public URL, as a browser behind a proxy sees it)
+ * or this host's own as the request names it (direct access on another name, such as 127.0.0.1 for
+ * localhost); a browser sends `Sec-Fetch-Site: same-origin` for the console's own requests.
+ */
+function checkOrigin(req: FastifyRequest, issuerOrigin: string): void {
   const origin = req.headers.origin;
   const own = `${req.protocol}://${req.headers.host ?? ''}`;
   const site = req.headers['sec-fetch-site'];
-  if (!origin || origin !== own || (site !== undefined && site !== 'same-origin')) {
+  if (!origin || (origin !== issuerOrigin && origin !== own) || (site !== undefined && site !== 'same-origin')) {
     throw new DomainError(AdminErrors.CSRF_REJECTED, 'This request did not come from a page of this console, so nothing was changed. Reload the page and try again.');
-  }
-  const body = (req.body ?? {}) as Record<string, unknown>;
-  const token = typeof body._csrf === 'string' ? body._csrf : req.headers['x-csrf-token'];
-  if (!session || typeof token !== 'string' || !constantTimeEqual(token, session.data.csrf)) {
-    throw new DomainError(AdminErrors.CSRF_REJECTED, 'This form has expired or did not come from this console, so nothing was changed. Reload the page and try again.');
   }
 }
 
@@ -57,12 +68,18 @@ export function checkCsrf(req: FastifyRequest, session: ConsoleSession | null): 
  */
 @Injectable()
 export class ConsoleAuthenticator implements CanActivate, OnModuleInit {
+  private readonly issuerOrigin: string;
+
   constructor(
     private readonly sessions: ConsoleSessions,
     private readonly users: UsersService,
+    private readonly checker: RevocationChecker,
     private readonly reflector: Reflector,
     @Inject(AUTHENTICATORS) private readonly authenticators: Authenticators,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.issuerOrigin = new URL(config.issuer).origin;
+  }
 
   onModuleInit(): void {
     this.authenticators.session = this;
@@ -70,15 +87,15 @@ export class ConsoleAuthenticator implements CanActivate, OnModuleInit {
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const session = await this.sessions.read(req);
+    // The page's own polling is not the staff member at work: it does not restart the idle timer.
+    const session = await this.sessions.read(req, { touch: req.headers['x-requested-with'] !== 'console' });
     if (!session || session.data.stage !== 'in' || !session.data.userId) throw signInRequired();
     const user = await this.users.findById(session.data.userId);
-    const cutoff = user?.tokensValidAfter?.getTime() ?? 0;
-    if (!user || user.status !== 'active' || !isStaff(user.roles) || cutoff >= session.data.createdAt) {
+    if (!user || !(await this.stillValid(user, session))) {
       await this.sessions.destroy(ctx.switchToHttp().getResponse(), session);
       throw signInRequired();
     }
-    checkCsrf(req, session);
+    checkCsrf(req, session.data.csrf, this.issuerOrigin);
     const allowed = this.reflector.getAllAndOverride<StaffRole[]>(CONSOLE_ROLES, [ctx.getHandler(), ctx.getClass()]) ?? ['admin', 'security'];
     if (!user.roles.some((r) => (allowed as string[]).includes(r))) {
       throw new DomainError(AdminErrors.ROLE_REQUIRED, `This needs the role ${allowed.join(' or ')}.`);
@@ -86,6 +103,27 @@ export class ConsoleAuthenticator implements CanActivate, OnModuleInit {
     (req as unknown as { console: ConsoleCaller }).console = { session, user, isAdmin: user.roles.includes('admin') };
     return true;
   }
+
+  private stillValid(user: User, session: ConsoleSession): Promise<boolean> {
+    return sessionStands(this.checker, user, session);
+  }
 }
+
+/**
+ * Whether a session of `user` that began at `session.data.createdAt` still stands: the user is active
+ * and staff, and no revocation since then covers it. The revocation check is the same one access
+ * tokens pass (the session as a token issued when it began, to the console): a user cutoff (lock,
+ * sign out everywhere, roles or password changed) and the panic button's global cutoff end it, on every
+ * instance; it fails closed (503) when the revocation state cannot be read.
+ */
+export async function sessionStands(checker: RevocationChecker, user: User, session: ConsoleSession): Promise<boolean> {
+  if (user.status !== 'active' || !isStaff(user.roles)) return false;
+  if ((user.tokensValidAfter?.getTime() ?? 0) >= session.data.createdAt) return false;
+  const revokedBy = await checker.check({ jti: `console:${session.key}`, sub: user.id, clientId: CONSOLE_CLIENT, kid: CONSOLE_CLIENT, iatMs: session.data.createdAt });
+  return revokedBy === null;
+}
+
+/** The client and key names a console session stands for in the revocation check (no client or key has them). */
+const CONSOLE_CLIENT = 'latchkey-console';
 
 export const signInRequired = () => new DomainError(AdminErrors.CONSOLE_SIGN_IN_REQUIRED, 'Sign in to the console.');

@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * The console's Content-Security-Policy: its own script and stylesheet only, no inline script or
- * style, no eval, no framing, forms posted only to itself; images from itself or data: URLs.
+ * style, no eval, no framing, forms posted only to itself; images from itself (the QR code is inline SVG).
  */
 export const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self'",
   "connect-src 'self'",
   "form-action 'self'",
   "frame-ancestors 'none'",

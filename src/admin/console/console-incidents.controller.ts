@@ -94,6 +94,7 @@ ${deliveriesBox(entry.id, deliveries, attempts, c.session.data.csrf)}
     };
     const filter = { actor: actor || undefined, target: target || undefined, action: action || undefined, from: dateOf(from, 'From'), until: dateOf(until, 'Until'), cursor, limit: AUDIT_PAGE };
     const found = await this.audit.list(filter);
+    const withEvents = await this.webhooks.auditIdsWithEvents(found.items.map((e) => e.id));
     const rows = found.items.map(
       (e) => html`<tr>
   <td>${time(e.at)}</td>
@@ -101,7 +102,7 @@ ${deliveriesBox(entry.id, deliveries, attempts, c.session.data.csrf)}
   <td><code>${e.action}</code></td>
   <td class="wrap">${auditTarget(e)}</td>
   <td class="wrap">${e.reason ?? ''}</td>
-  <td><a href="/admin/incidents/${e.id}" aria-label="Incident view of entry ${e.id}">View</a></td>
+  <td>${withEvents.has(e.id) ? html`<a href="/admin/incidents/${e.id}" aria-label="Incident view of entry ${e.id}">View</a>` : html`<span class="muted">none</span>`}</td>
 </tr>`,
     );
     const params = (extra: Record<string, string>) => new URLSearchParams(Object.entries({ actor, target, action, from, until, ...extra }).filter(([, v]) => v)).toString();

@@ -9,6 +9,7 @@ import { callerOf, ConsoleRoles } from './console-auth.js';
 import { TokensErrors } from '../../tokens/tokens.errors.js';
 import { RevocationErrors } from '../../revocation/revocation.errors.js';
 import { ConsoleSurface } from './console-error.filter.js';
+import { ConsoleSessions } from './console-sessions.js';
 import { ConsoleDocs, ConsoleForm, ConsolePage } from './console-docs.js';
 import { confirmed, formOf, seeOther } from './form.js';
 import { html, time, when } from './html.js';
@@ -28,6 +29,7 @@ export class ConsoleOpsController {
     private readonly keys: KeyService,
     private readonly clients: ClientsService,
     private readonly view: ConsoleView,
+    private readonly sessions: ConsoleSessions,
   ) {}
 
   @Get('keys')
@@ -99,7 +101,7 @@ ${table('Signing keys', ['Key id', 'Algorithm', 'Status', 'Created', 'Revoke'], 
   @ConsoleRoles('admin')
   async panicPage(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const c = callerOf(req);
-    const body = html`<p class="impact">The panic button refuses <strong>every token issued before now</strong>, for every user and every client, on every instance, and ends every session. Everyone signs in again. Use it when a signing key or the whole service may be compromised.</p>
+    const body = html`<p class="impact">The panic button refuses <strong>every token issued before now</strong>, for every user and every client, on every instance, and ends every session, staff console sessions included (yours goes on under a new id). Everyone signs in again. Use it when a signing key or the whole service may be compromised.</p>
 ${actionForm({ id: 'panic', action: '/admin/panic', csrf: c.session.data.csrf, button: 'Revoke everything now', confirm: 'I confirm: every user and every client signs in again', danger: true, typed: PANIC_PHRASE })}`;
     await this.view.send(reply, c, { title: 'Panic button', section: 'panic' }, body);
   }
@@ -111,7 +113,8 @@ ${actionForm({ id: 'panic', action: '/admin/panic', csrf: c.session.data.csrf, b
     const c = callerOf(req);
     const reason = confirmed(formOf(req), PANIC_PHRASE);
     const plan = await this.revocation.revokeAll(consoleContext(c, reason, req));
-    await this.view.flash(c, 'Every token issued before now is refused, and every session has ended.');
+    // Every console session ended with the rest (their staff sign in again); the one who pressed the button keeps working, under a new session id.
+    await this.sessions.issue(reply, { userId: c.user.id, stage: 'in', flash: 'Every token issued before now is refused, and every session has ended, console sessions included.' }, c.session);
     seeOther(reply, incidentOr(plan, '/admin/panic'));
   }
 }

@@ -2,10 +2,9 @@ import type { Redis } from 'ioredis';
 
 /** What the server keeps of one console session; the browser holds only its random id. */
 export interface ConsoleSessionData {
-  /** Null until the password is checked. */
   userId: string | null;
-  /** `password`: nobody signed in yet; `code`: password checked, second factor next; `enrol`: password checked, no TOTP yet; `in`: signed in. */
-  stage: 'password' | 'code' | 'enrol' | 'in';
+  /** `code`: password checked, second factor next; `enrol`: password checked, no TOTP yet; `in`: signed in. */
+  stage: 'code' | 'enrol' | 'in';
   /** The synchronizer token every state-changing form carries. */
   csrf: string;
   /** When this id was issued (ms): the absolute timeout counts from it, and a staff member's cutoff refuses ids issued before it. */
@@ -55,6 +54,9 @@ export class RedisConsoleSessionStore extends ConsoleSessionStore {
   }
 }
 
+/** The in-process store keeps at most this many sessions; past it the oldest are dropped (sessions exist only after a right password). */
+const MEMORY_LIMIT = 10_000;
+
 export class MemoryConsoleSessionStore extends ConsoleSessionStore {
   private readonly sessions = new Map<string, { data: string; expiresAt: number }>();
 
@@ -69,9 +71,10 @@ export class MemoryConsoleSessionStore extends ConsoleSessionStore {
   }
 
   async put(key: string, data: ConsoleSessionData, ttlMs: number): Promise<void> {
-    const now = Date.now();
-    if (this.sessions.size > 10_000) for (const [k, v] of this.sessions) if (v.expiresAt <= now) this.sessions.delete(k);
-    this.sessions.set(key, { data: JSON.stringify(data), expiresAt: now + ttlMs });
+    this.sessions.delete(key);
+    this.sessions.set(key, { data: JSON.stringify(data), expiresAt: Date.now() + ttlMs });
+    // Insertion order is age order (a write moves the session to the end): drop the oldest.
+    while (this.sessions.size > MEMORY_LIMIT) this.sessions.delete(this.sessions.keys().next().value!);
   }
 
   async delete(key: string): Promise<void> {

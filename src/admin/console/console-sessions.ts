@@ -47,7 +47,7 @@ export class ConsoleSessions {
   }
 
   /** The request's live session, touched (its idle timer restarts); null when absent, unknown or timed out. */
-  async read(req: FastifyRequest): Promise<ConsoleSession | null> {
+  async read(req: FastifyRequest, o: { touch?: boolean } = {}): Promise<ConsoleSession | null> {
     const id = (req.cookies as Record<string, string | undefined> | undefined)?.[this.cookie.name];
     if (!id || id.length > 100) return null;
     const key = sha256(id);
@@ -58,8 +58,10 @@ export class ConsoleSessions {
       await this.store.delete(key);
       return null;
     }
-    data.lastSeenAt = now;
-    await this.save({ key, data });
+    if (o.touch !== false) {
+      data.lastSeenAt = now;
+      await this.save({ key, data });
+    }
     return { key, data };
   }
 
@@ -79,6 +81,29 @@ export class ConsoleSessions {
     const idleEnd = data.lastSeenAt + this.config.consoleIdleTimeout * 1000;
     const absoluteEnd = data.createdAt + this.config.consoleAbsoluteTimeout * 1000;
     await this.store.put(session.key, data, Math.min(idleEnd, absoluteEnd) - Date.now());
+  }
+
+  /**
+   * The sign-in form's CSRF token, before there is any session: a random value in a cookie of its
+   * own (`HttpOnly`, `SameSite=Strict`) that the form must repeat (double submit), with the Origin
+   * check. Nothing is stored on the server until a password is right, so an anonymous visitor cannot
+   * fill the session store.
+   */
+  loginToken(req: FastifyRequest, reply: FastifyReply): string {
+    const known = (req.cookies as Record<string, string | undefined> | undefined)?.[this.loginCookie];
+    if (known && /^[A-Za-z0-9_-]{43}$/.test(known)) return known;
+    const token = randomToken(32);
+    reply.setCookie(this.loginCookie, token, { path: this.cookie.path, httpOnly: true, sameSite: 'strict', secure: this.cookie.secure });
+    return token;
+  }
+
+  /** The sign-in form's token as its cookie holds it (null: none). */
+  loginTokenOf(req: FastifyRequest): string | null {
+    return (req.cookies as Record<string, string | undefined> | undefined)?.[this.loginCookie] ?? null;
+  }
+
+  private get loginCookie(): string {
+    return `${this.cookie.name}_login`;
   }
 
   /** Sign-out: the session ends on the server, and the cookie is cleared. */

@@ -2,6 +2,8 @@ import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import Bowser from 'bowser';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditLog } from '../../audit/audit-log.js';
+import { AppConfig } from '../../config/config.schema.js';
+import { HttpErrors } from '../../infra/errors/http.errors.js';
 import { Database } from '../../infra/database/database.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { Credential } from '../../infra/http/credential.decorator.js';
@@ -13,14 +15,13 @@ import { decodeUserCursor } from '../../users/user-cursor.js';
 import { userNotFound, UsersErrors } from '../../users/users.errors.js';
 import { UsersService } from '../../users/users.service.js';
 import { WebhooksService } from '../../webhooks/webhooks.service.js';
-import { AdminErrors } from '../admin.errors.js';
 import { callerOf, type ConsoleCaller, ConsoleRoles, isStaff } from './console-auth.js';
 import { RevocationErrors } from '../../revocation/revocation.errors.js';
 import { ConsoleSurface } from './console-error.filter.js';
 import { ConsoleDocs, ConsoleForm, ConsolePage } from './console-docs.js';
 import { confirmed, formOf, seeOther } from './form.js';
 import { html, time, when } from './html.js';
-import { actionForm, table } from './layout.js';
+import { actionForm, rowActionForm, table } from './layout.js';
 import { consoleContext, ConsoleView, incidentOr } from './staff-actions.js';
 import { StaffSecondFactor } from './staff-second-factor.js';
 
@@ -54,7 +55,12 @@ export class ConsoleUsersController {
     private readonly audit: AuditLog,
     private readonly db: Database,
     private readonly view: ConsoleView,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.accessTokenTtl = config.accessTokenTtl;
+  }
+
+  private readonly accessTokenTtl: number;
 
   @Get('users')
   @ConsolePage('Users: search by email or id, paginated')
@@ -109,17 +115,12 @@ ${table('Users', ['User', 'Status', 'Roles', 'Last seen', 'Live sessions'], rows
       (s: Session) => html`<tr>
       <td>${s.clientId}</td><td>${deviceOf(s.userAgent)}</td><td>${s.ip ?? html`<span class="muted">unknown</span>`}</td>
       <td>${time(s.createdAt)}</td><td>${time(s.lastSeenAt)}</td>
-      <td><form method="post" action="/admin/sessions/${s.id}/revoke" class="inline-action">
-        <input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="confirm" value="yes">
-        <label for="end-${s.id}" class="visually-hidden">Reason for ending session ${s.id}</label>
-        <input id="end-${s.id}" name="reason" required maxlength="500" placeholder="Reason">
-        <button type="submit" class="secondary" aria-label="End session ${s.id}">End session</button>
-      </form></td></tr>`,
+      <td>${rowActionForm({ id: `end-${s.id}`, action: `/admin/sessions/${s.id}/revoke`, csrf, button: 'End session', what: `end session ${s.id} (${deviceOf(s.userAgent)})` })}</td></tr>`,
     );
     const impact = html`<div class="impact" id="lock-impact">
   <p><strong>Locking ${user.email}</strong> refuses every sign-in and every token of the account, on every instance, before the confirmation returns.</p>
   <ul>
-    <li>${sessions.length} live session${sessions.length === 1 ? ' ends, with its refresh token' : 's end, with their refresh tokens'}, and every access token issued to the account before now is refused.</li>
+    <li>${sessions.length} live session${sessions.length === 1 ? ' ends' : 's end'}, with ${sessions.length} refresh token${sessions.length === 1 ? '' : 's'}; every access token issued to the account before now is refused (at most ${Math.round(this.accessTokenTtl / 60)} minutes' worth: access tokens live that long).</li>
     <li>${notified.length === 0 ? 'No webhook subscription is notified.' : html`${notified.length} subscription${notified.length === 1 ? ' is' : 's are'} notified (<code>user.locked</code>): ${notified.map((s, i) => html`${i ? ', ' : ''}<span class="wrap">${s.url}</span>`)}`}</li>
     ${when(staff, () => html`<li>Their console sessions end at once.</li>`)}
   </ul>
@@ -129,7 +130,7 @@ ${table('Users', ['User', 'Status', 'Roles', 'Last seen', 'Live sessions'], rows
   <dt>Email</dt><dd>${user.email}</dd>
   <dt>User id</dt><dd><code>${user.id}</code></dd>
   <dt>Status</dt><dd>${statusBadge(user.status)}</dd>
-  ${when(c.isAdmin || !staff, () => html`<dt>Roles</dt><dd>${user.roles.length ? user.roles.join(', ') : 'none'}</dd>`)}
+  <dt>Roles</dt><dd>${user.roles.length ? user.roles.join(', ') : 'none'}</dd>
   <dt>Created</dt><dd>${time(user.createdAt)}</dd>
   <dt>Tokens valid after</dt><dd>${time(user.tokensValidAfter)}</dd>
   ${when(staff, () => html`<dt>Two-step verification</dt><dd>${enrolled ? 'set up' : 'not set up (asked at next sign-in)'}</dd>`)}
@@ -205,7 +206,8 @@ ${when(
     const { c, reason, user, form } = await this.change(req, id);
     const roles = [...new Set((form.roles ?? '').split(/[\s,]+/).filter(Boolean))];
     const bad = roles.find((r) => !ROLE_PATTERN.test(r));
-    if (bad !== undefined || roles.length > 32) throw new DomainError(AdminErrors.CONFIRMATION_REQUIRED, `"${bad ?? ''}" is not a valid role name (lower-case letters, digits, and . _ : -). Nothing was changed.`);
+    if (bad !== undefined) throw new DomainError(UsersErrors.INVALID_ROLE, `"${bad}" is not a valid role name (lower-case letters, digits, and . _ : -). Nothing was changed.`);
+    if (roles.length > 32) throw new DomainError(HttpErrors.VALIDATION_FAILED, 'At most 32 roles. Nothing was changed.');
     const plan = await this.revocation.setRoles(user.id, roles, consoleContext(c, reason, req));
     await this.done(c, `Roles of ${user.email} are now: ${roles.length ? roles.join(', ') : 'none'}.`);
     seeOther(reply, incidentOr(plan, `/admin/users/${user.id}`));
@@ -216,11 +218,20 @@ ${when(
   @ConsoleRoles('admin')
   async resetTotp(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const { c, reason, user } = await this.change(req, id);
+    if (!isStaff(user.roles)) throw new DomainError(HttpErrors.VALIDATION_FAILED, `${user.email} is not a staff member: only staff use two-step verification. Nothing was changed.`);
+    if (user.id === c.user.id) throw new DomainError(HttpErrors.VALIDATION_FAILED, 'Another admin resets your own two-step verification. Nothing was changed.');
     const ctx = consoleContext(c, reason, req);
-    // The reset and its audit row commit together; the staff member's console sessions end through the cutoff.
-    await this.db.transaction(async (tx) => {
-      if (await this.factor.reset(user.id, tx)) await this.audit.record({ action: 'staff.totp_reset', targetType: 'user', targetId: user.id }, ctx, tx);
+    // The reset and its audit row commit together.
+    const reset = await this.db.transaction(async (tx) => {
+      const done = await this.factor.reset(user.id, tx);
+      if (done) await this.audit.record({ action: 'staff.totp_reset', targetType: 'user', targetId: user.id }, ctx, tx);
+      return done;
     });
+    if (!reset) {
+      await this.done(c, `${user.email} had no two-step verification to reset.`);
+      return seeOther(reply, `/admin/users/${user.id}`);
+    }
+    // Whoever holds the lost authenticator may hold their sessions too: they end, console sessions included.
     const plan = await this.revocation.revokeUserSessions(user.id, ctx);
     await this.done(c, `Two-step verification of ${user.email} was reset: they set up a new authenticator at their next sign-in.`);
     seeOther(reply, incidentOr(plan, `/admin/users/${user.id}`));

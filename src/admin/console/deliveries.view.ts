@@ -1,5 +1,5 @@
 import { html, type SafeHtml, time, when } from './html.js';
-import { table } from './layout.js';
+import { rowActionForm, table } from './layout.js';
 import type { Attempt, Delivery } from '../../webhooks/delivery.js';
 
 const stateOf = (d: Delivery) => html`<span class="state state-${d.status}">${d.status}</span>`;
@@ -23,7 +23,7 @@ export function deliveryRow(d: Delivery, attempts: Attempt[], csrf: string): Saf
   <td>${detail}${when(last, () => html`<br><span class="muted">${attempts.length} attempt${attempts.length === 1 ? '' : 's'}, last ${last!.durationMs} ms</span>`)}</td>
   <td>${when(
     d.status === 'failed',
-    () => html`<form method="post" action="/admin/deliveries/${d.id}/redeliver"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="confirm" value="yes"><input type="hidden" name="reason" value="manual redelivery from the console"><button type="submit" aria-label="Redeliver to ${d.url}">Redeliver</button></form>`,
+    () => rowActionForm({ id: `redeliver-${d.id}`, action: `/admin/deliveries/${d.id}/redeliver`, csrf, button: 'Redeliver', what: `deliver again to ${d.url}` }),
   )}</td>
 </tr>`;
 }

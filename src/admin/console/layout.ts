@@ -104,3 +104,14 @@ export function table(caption: string, head: string[], rows: SafeHtml[], empty =
   <tbody>${rows}</tbody>
 </table></div>`;
 }
+
+/** A state-changing action inside a table row: the same reason and confirmation, compact. */
+export function rowActionForm(o: { id: string; action: string; csrf: string; button: string; what: string }): SafeHtml {
+  return html`<form method="post" action="${o.action}" class="row-action">
+  <input type="hidden" name="_csrf" value="${o.csrf}">
+  <label for="${o.id}-reason" class="visually-hidden">Reason to ${o.what}</label>
+  <input id="${o.id}-reason" name="reason" required maxlength="500" placeholder="Reason">
+  <span class="check"><input type="checkbox" id="${o.id}-confirm" name="confirm" value="yes" required><label for="${o.id}-confirm">Confirm</label></span>
+  <button type="submit" class="secondary" aria-label="${o.button}: ${o.what}">${o.button}</button>
+</form>`;
+}

@@ -4,7 +4,6 @@ import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
 import { AppConfig } from '../../config/config.schema.js';
 import { KeyEncryption } from '../../infra/crypto/key-encryption.js';
-import { sha256 } from '../../infra/crypto/secrets.js';
 import type { Tx } from '../../infra/database/database.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { RateLimiter } from '../../infra/rate-limit/rate-limiter.js';
@@ -26,7 +25,6 @@ function recoveryCode(): string {
   const chars = [...bytes].map((b) => RECOVERY_ALPHABET[b % RECOVERY_ALPHABET.length]).join('');
   return `${chars.slice(0, 5)}-${chars.slice(5)}`;
 }
-const recoveryHash = (code: string) => sha256(`lk-recovery:${code.toLowerCase().replace('-', '')}`);
 
 export interface Enrolment {
   /** The secret as base32 text, for typing into an app. */
@@ -73,7 +71,7 @@ export class StaffSecondFactor {
       const step = this.stepOf(this.encryption.decrypt(sealed), code.trim());
       if (step === null) return null;
       const codes = Array.from({ length: RECOVERY_CODES }, recoveryCode);
-      const fresh = await this.factors.enrol(userId, sealed, step, codes.map(recoveryHash));
+      const fresh = await this.factors.enrol(userId, sealed, step, codes.map((c) => this.recoveryHash(c)));
       return fresh ? codes : null;
     });
   }
@@ -87,7 +85,7 @@ export class StaffSecondFactor {
         const step = stored ? this.stepOf(this.encryption.decrypt(stored.sealed), code) : null;
         return step !== null && (await this.factors.useStep(userId, step)) ? 'totp' : null;
       }
-      if (RECOVERY_FORMAT.test(code)) return (await this.factors.useRecoveryCode(userId, recoveryHash(code))) ? 'recovery' : null;
+      if (RECOVERY_FORMAT.test(code)) return (await this.factors.useRecoveryCode(userId, this.recoveryHash(code))) ? 'recovery' : null;
       return null;
     });
   }
@@ -101,12 +99,21 @@ export class StaffSecondFactor {
     return this.factors.reset(userId, tx);
   }
 
-  /** The time step the code belongs to, within the window around now; null for a wrong code. */
+  /** The time step the code belongs to, within the window around now (the clock read once); null for a wrong code. */
   private stepOf(base32: string, code: string): number | null {
     if (!TOTP_FORMAT.test(code)) return null;
     const totp = totpOf(Secret.fromBase32(base32));
-    const delta = totp.validate({ token: code, window: WINDOW });
-    return delta === null ? null : totp.counter() + delta;
+    const timestamp = Date.now();
+    const delta = totp.validate({ token: code, window: WINDOW, timestamp });
+    return delta === null ? null : totp.counter({ timestamp }) + delta;
+  }
+
+  /**
+   * Recovery codes are stored as an HMAC keyed from the key-encryption key: ~49 bits each, too few
+   * to resist an offline search of a stolen table if they were plainly hashed.
+   */
+  private recoveryHash(code: string): string {
+    return this.encryption.mac('recovery-code', code.toLowerCase().replace('-', ''));
   }
 
   /** Reserves an attempt on the staff member's counter; a right code gives it back, a wrong one keeps it. */

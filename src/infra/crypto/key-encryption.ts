@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -30,6 +30,16 @@ export class KeyEncryption {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+  }
+
+  /**
+   * A keyed hash (HMAC-SHA256) of `value`, with a key derived from the key-encryption key for
+   * `purpose`: for secrets of modest entropy (recovery codes) that a stolen database alone must not
+   * let anyone test offline.
+   */
+  mac(purpose: string, value: string): string {
+    const key = createHmac('sha256', this.key).update(`latchkey:${purpose}`).digest();
+    return createHmac('sha256', key).update(value).digest('hex');
   }
 
   decrypt(sealed: string): string {

@@ -205,6 +205,14 @@ export class DeliveryStore {
     return { events, deliveries: rows.map(toDelivery) };
   }
 
+  /** Which of these audit rows emitted webhook events (the audit log links those to their incident view). */
+  async auditIdsWithEvents(auditIds: string[]): Promise<Set<string>> {
+    const ids = auditIds.filter((id) => /^\d{1,18}$/.test(id));
+    if (!ids.length) return new Set();
+    const rows = await this.db.query<{ audit_id: string }>(`SELECT DISTINCT audit_id::text FROM webhook_events WHERE audit_id = ANY ($1::bigint[])`, [ids]);
+    return new Set(rows.map((r) => r.audit_id));
+  }
+
   /**
    * Makes a finished delivery pending again for one manual attempt; answers its next attempt's
    * number, or the status that stops it ('pending'/'retrying': an attempt is on its way).
