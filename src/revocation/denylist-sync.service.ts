@@ -4,6 +4,12 @@ import { DenylistStore, type DenylistEntry } from './denylist.store.js';
 import { type RevocationRecord, RevocationRepository } from './revocation.repository.js';
 
 const POLL_MS = 1000;
+/** Notes of records written here that the poll has not met after this long are dropped (it met them before they were noted). */
+const NOTE_TTL_MS = 60_000;
+/** At most this many notes: past it they are all dropped (the poll then writes those records again, which is harmless). */
+const NOTE_LIMIT = 100_000;
+
+const noteKey = (r: Pick<RevocationRecord, 'kind' | 'subject' | 'cutoffMs'>) => `${r.kind}\u0000${r.subject}\u0000${r.cutoffMs ?? ''}`;
 
 const toEntry = (r: RevocationRecord, now: number): DenylistEntry => ({
   kind: r.kind,
@@ -29,6 +35,13 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
   /** Set when this instance saw the store fail: it accepts no token until it has caught up with PostgreSQL. */
   private dirty = false;
   private catchingUp?: Promise<void>;
+  /**
+   * Records this instance committed and then wrote to the denylist itself: the poll, which reads every
+   * record committed since its last look, need not write these again. At a steady revocation rate the
+   * poll otherwise rewrote each second's revocations in one MULTI, a burst on this instance's event
+   * loop and on Redis once a second.
+   */
+  private readonly appliedHere = new Map<string, number>();
 
   constructor(
     private readonly store: DenylistStore,
@@ -62,6 +75,13 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
     this.dirty = true;
   }
 
+  /** RevocationService wrote these committed records to the denylist itself. */
+  noteApplied(records: readonly Pick<RevocationRecord, 'kind' | 'subject' | 'cutoffMs'>[]): void {
+    if (this.appliedHere.size + records.length > NOTE_LIMIT) this.appliedHere.clear();
+    const now = Date.now();
+    for (const r of records) this.appliedHere.set(noteKey(r), now);
+  }
+
   /**
    * Applies what PostgreSQL recorded since the last look (rebuilding if the store lost its data),
    * then trusts the store again. Concurrent callers share one catch-up.
@@ -86,6 +106,7 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
         const now = Date.now();
         const records = await this.repo.inForce(new Date(now));
         await this.store.rebuild(records.map((r) => toEntry(r, now)));
+        this.appliedHere.clear();
         if (BigInt(lastId) > BigInt(this.lastId)) this.lastId = lastId;
         this.metrics?.denylistRebuilt();
         this.logger.log(`denylist rebuilt from PostgreSQL: ${records.length} revocations in force`);
@@ -115,8 +136,15 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     const { records, lastId } = await this.repo.since(this.lastId, new Date());
-    if (records.length) await this.store.add(records.map((r) => toEntry(r, Date.now())));
+    // What this instance already wrote is skipped; what other instances (or a failed write) left is applied.
+    const missing = records.filter((r) => !this.appliedHere.delete(noteKey(r)));
+    if (missing.length) await this.store.add(missing.map((r) => toEntry(r, Date.now())));
     this.lastId = lastId;
+    const stale = Date.now() - NOTE_TTL_MS;
+    for (const [key, at] of this.appliedHere) {
+      if (at >= stale) break;
+      this.appliedHere.delete(key);
+    }
     this.metrics?.denylistSynced();
   }
 }

@@ -246,6 +246,7 @@ export class RevocationService {
         await this.denylist.add(
           plan.records.map((r) => ({ kind: r.kind, subject: r.subject, cutoffMs: r.cutoffMs, ttlSeconds: Math.max(1, (r.honourUntil.getTime() - Date.now()) / 1000) })),
         );
+        if (plan.persist !== false) this.sync.noteApplied(plan.records);
       } catch (err) {
         this.sync.markDirty();
         this.logger.error(`denylist write failed after commit (${what}): ${(err as Error).message}`);
