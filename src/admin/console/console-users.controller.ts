@@ -8,6 +8,7 @@ import { Database } from '../../infra/database/database.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { Credential } from '../../infra/http/credential.decorator.js';
 import { RevocationService } from '../../revocation/revocation.service.js';
+import { ClientsService } from '../../tokens/clients/clients.service.js';
 import { type Session, SessionRepository } from '../../tokens/sessions/session.repository.js';
 import { TokensErrors } from '../../tokens/tokens.errors.js';
 import { ROLE_PATTERN, type User } from '../../users/user.js';
@@ -55,6 +56,7 @@ export class ConsoleUsersController {
     private readonly audit: AuditLog,
     private readonly db: Database,
     private readonly view: ConsoleView,
+    private readonly clients: ClientsService,
     config: AppConfig,
   ) {
     this.accessTokenTtl = config.accessTokenTtl;
@@ -107,13 +109,14 @@ ${table('Users', ['User', 'Status', 'Roles', 'Last seen', 'Live sessions'], rows
     const c = callerOf(req);
     const user = await this.user(id);
     const sessions = await this.sessionsRepo.listLive(user.id);
+    const clientNames = new Map((await this.clients.list()).map((k) => [k.clientId, k.name]));
     const notified = (await this.webhooks.list()).filter((s) => s.enabled && (s.eventTypes === null || s.eventTypes.includes('user.locked')));
     const staff = isStaff(user.roles);
     const enrolled = staff ? await this.factor.isEnrolled(user.id) : false;
     const csrf = c.session.data.csrf;
     const sessionRows = sessions.map(
       (s: Session) => html`<tr>
-      <td>${s.clientId}</td><td>${deviceOf(s.userAgent)}</td><td>${s.ip ?? html`<span class="muted">unknown</span>`}</td>
+      <td>${clientNames.get(s.clientId) ?? s.clientId}<br><code class="muted">${s.clientId}</code></td><td>${deviceOf(s.userAgent)}</td><td>${s.ip ?? html`<span class="muted">unknown</span>`}</td>
       <td>${time(s.createdAt)}</td><td>${time(s.lastSeenAt)}</td>
       <td>${rowActionForm({ id: `end-${s.id}`, action: `/admin/sessions/${s.id}/revoke`, csrf, button: 'End session', what: `end session ${s.id} (${deviceOf(s.userAgent)})` })}</td></tr>`,
     );
