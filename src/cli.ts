@@ -115,11 +115,24 @@ function program(cli: Cli): Command {
     .requiredOption('--type <type>', 'confidential or public')
     .option('--grant <grant>', 'an allowed grant (password, refresh_token, client_credentials); repeat for several', collect, [] as string[])
     .option('--scope <scope>', 'an allowed scope; repeat for several', collect, [] as string[])
+    .option('--redirect-uri <uri>', 'a redirect URI (https, http on loopback, or a private-use scheme); repeat for several', collect, [] as string[])
+    .option('--post-logout-redirect-uri <uri>', 'a post-logout redirect URI; repeat for several', collect, [] as string[])
+    .option('--backchannel-logout-uri <uri>', 'where back-channel logout tokens are POSTed (https)')
+    .option('--allowed-origin <origin>', 'a browser origin allowed to call Latchkey for this client (CORS); repeat for several', collect, [] as string[])
     .option('--json', 'print one JSON object')
-    .action(async (o: { name: string; type: string; grant: string[]; scope: string[]; json?: boolean }) => {
+    .action(async (o: { name: string; type: string; grant: string[]; scope: string[]; redirectUri: string[]; postLogoutRedirectUri: string[]; backchannelLogoutUri?: string; allowedOrigin: string[]; json?: boolean }) => {
       cli.json ||= Boolean(o.json);
       const clients = (await context(cli, TokensModule)).get(ClientsService);
-      const { client, clientSecret } = await clients.create({ name: o.name, type: o.type, grantTypes: o.grant, scopes: o.scope });
+      const { client, clientSecret } = await clients.create({
+        name: o.name,
+        type: o.type,
+        grantTypes: o.grant,
+        scopes: o.scope,
+        redirectUris: o.redirectUri,
+        postLogoutRedirectUris: o.postLogoutRedirectUri,
+        backchannelLogoutUri: o.backchannelLogoutUri ?? null,
+        allowedOrigins: o.allowedOrigin,
+      });
       out(
         cli,
         { client: clientJson(client), ...(clientSecret ? { client_secret: clientSecret } : {}) },

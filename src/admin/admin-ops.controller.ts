@@ -1,9 +1,10 @@
 import { Body, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AuditLog } from '../audit/audit-log.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
+import { Database } from '../infra/database/database.js';
 import { ZodValidationPipe } from '../infra/errors/zod-validation.pipe.js';
 import { HttpErrors } from '../infra/errors/http.errors.js';
 import { ApiErrors, DATE_TIME, ZodBody, ZodQuery } from '../infra/http/openapi.js';
@@ -12,14 +13,14 @@ import { RevocationService } from '../revocation/revocation.service.js';
 import { clientJson } from '../tokens/clients/client.presenter.js';
 import { ClientsService } from '../tokens/clients/clients.service.js';
 import { KeyService } from '../tokens/keys/key.service.js';
-import { auditQuery, withReason } from './admin.schemas.js';
+import { auditQuery, createClient, withReason } from './admin.schemas.js';
 import { Staff, staffContext } from './staff.guard.js';
 import { AdminApi, CHANGE_ERRORS, STAFF_ERRORS, staffRoles as roles } from './admin-api.js';
 
 
 const CLIENT = {
   type: 'object',
-  required: ['client_id', 'name', 'type', 'grant_types', 'scopes', 'status', 'created_at'],
+  required: ['client_id', 'name', 'type', 'grant_types', 'scopes', 'status', 'redirect_uris', 'post_logout_redirect_uris', 'backchannel_logout_uri', 'allowed_origins', 'created_at'],
   properties: {
     client_id: { type: 'string' },
     name: { type: 'string' },
@@ -27,6 +28,10 @@ const CLIENT = {
     grant_types: { type: 'array', items: { type: 'string', enum: ['password', 'refresh_token', 'client_credentials'] } },
     scopes: { type: 'array', items: { type: 'string' } },
     status: { type: 'string', enum: ['active', 'revoked'] },
+    redirect_uris: { type: 'array', items: { type: 'string' } },
+    post_logout_redirect_uris: { type: 'array', items: { type: 'string' } },
+    backchannel_logout_uri: { type: 'string', nullable: true },
+    allowed_origins: { type: 'array', items: { type: 'string' } },
     created_at: DATE_TIME,
   },
 };
@@ -57,6 +62,7 @@ export class AdminOpsController {
     private readonly keys: KeyService,
     private readonly revocation: RevocationService,
     private readonly audit: AuditLog,
+    private readonly db: Database,
   ) {}
 
   @Get('clients')
@@ -68,6 +74,36 @@ export class AdminOpsController {
     return {
       clients: (await this.clients.list()).map(clientJson),
     };
+  }
+
+  @Post('clients')
+  @Staff('admin')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Register a client app', description: `A confidential client gets a secret, in this answer only (stored as a hash). ${roles('admin')}` })
+  @ZodBody(createClient)
+  @ApiCreatedResponse({ description: 'The client, and its secret once.', schema: { type: 'object', required: ['client', 'client_id'], properties: { client: CLIENT, client_id: { type: 'string' }, client_secret: { type: 'string', description: 'Confidential clients only; shown only here.' } } } })
+  @ApiErrors(...CHANGE_ERRORS, TokensErrors.INVALID_CLIENT_NAME, TokensErrors.INVALID_CLIENT_TYPE, TokensErrors.INVALID_GRANT_TYPE, TokensErrors.INVALID_CLIENT_SCOPE, TokensErrors.INVALID_CLIENT_URI)
+  async createClient(@CurrentPrincipal() p: Principal, @Body(new ZodValidationPipe(createClient)) body: z.infer<typeof createClient>, @Req() req: FastifyRequest) {
+    const ctx = staffContext(p, body.reason, req);
+    // The client and its audit row commit together, or neither does.
+    const { client, clientSecret } = await this.db.transaction(async (tx) => {
+      const created = await this.clients.create(
+        {
+          name: body.name,
+          type: body.type,
+          grantTypes: body.grant_types,
+          scopes: body.scopes,
+          redirectUris: body.redirect_uris,
+          postLogoutRedirectUris: body.post_logout_redirect_uris,
+          backchannelLogoutUri: body.backchannel_logout_uri,
+          allowedOrigins: body.allowed_origins,
+        },
+        tx,
+      );
+      await this.audit.record({ action: 'client.created', targetType: 'client', targetId: created.client.clientId, data: { name: created.client.name, type: created.client.type } }, ctx, tx);
+      return created;
+    });
+    return { client: clientJson(client), client_id: client.clientId, ...(clientSecret ? { client_secret: clientSecret } : {}) };
   }
 
   @Post('clients/:id/revoke')

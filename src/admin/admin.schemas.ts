@@ -12,6 +12,20 @@ export const createUser = z
   .object({ reason, email: z.string().max(254), password: z.string().max(1024), roles: z.array(z.string().regex(ROLE_PATTERN, 'not a valid role name')).max(32).default([]) })
   .strict();
 export const listQuery = z.object({ q: z.string().max(254).optional(), cursor: z.string().max(200).refine((c) => decodeUserCursor(c) !== null, 'not a cursor from this API').optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
+const uris = (what: string) => z.array(z.string().max(2048)).max(20).default([]).describe(`${what}, each matched exactly, character for character.`);
+export const createClient = z
+  .object({
+    reason,
+    name: z.string().max(200),
+    type: z.enum(['confidential', 'public'], { message: 'expected confidential or public' }),
+    grant_types: z.array(z.string().max(64)).min(1).max(10),
+    scopes: z.array(z.string().max(64)).max(100).default([]),
+    redirect_uris: uris('Where the authorization code flow may return: https, http on a loopback host, or a private-use scheme (RFC 8252)'),
+    post_logout_redirect_uris: uris('Where RP-initiated logout may return'),
+    backchannel_logout_uri: z.string().max(2048).nullable().default(null).describe('Where OpenID Connect back-channel logout tokens are POSTed (https).'),
+    allowed_origins: z.array(z.string().max(2048)).max(20).default([]).describe('Browser origins (scheme://host[:port]) that may call Latchkey for this client (CORS).'),
+  })
+  .strict();
 export const auditQuery = z.object({
   actor: z.string().max(200).optional(),
   target: z.string().max(200).optional(),

@@ -8,6 +8,7 @@ export const TokensErrors = defineErrors('tokens', {
   INVALID_CLIENT_TYPE: { status: 400, title: 'Invalid client type' },
   INVALID_GRANT_TYPE: { status: 400, title: 'Invalid grant type for a client' },
   INVALID_CLIENT_SCOPE: { status: 400, title: 'Invalid scope name for a client' },
+  INVALID_CLIENT_URI: { status: 400, title: 'Invalid redirect URI or origin for a client' },
   CLIENT_NOT_FOUND: { status: 404, title: 'Client not found' },
   SESSION_NOT_FOUND: { status: 404, title: 'Session not found' },
   SIGNING_KEY_NOT_FOUND: { status: 404, title: 'Signing key not found' },

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createClient, createUser, login, type TestClient } from '../support/fixtures.js';
-import { cleanEnv, type runCli } from '../support/processes.js';
+import { cleanEnv, runCliAsync } from '../support/processes.js';
 import { startTestApp } from '../support/test-app.js';
 import { eventually, WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -108,23 +107,6 @@ function expectNoSecret(body: unknown, secret: string) {
   expect(text).not.toContain(secret);
   expect(text).not.toContain(secret.slice('whsec_'.length));
   expect(text).not.toMatch(/whsec_/);
-}
-
-/**
- * `runCli` without blocking this process: the app under test runs in it. spawnSync would freeze the
- * app mid-request; on the embedded PGlite a transaction frozen that way holds the database's one
- * session, and the CLI's connection times out waiting for it.
- */
-function runCliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<ReturnType<typeof runCli>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/src/cli.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -52,3 +52,20 @@ export function exitOf(args: string[], env: NodeJS.ProcessEnv): { status: number
   const r = spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, stderr: r.stderr };
 }
+
+/**
+ * `runCli` without blocking this process: the app under test runs in it. spawnSync would freeze the
+ * app mid-request; on the embedded PGlite a transaction frozen that way holds the database's one
+ * session, and the CLI's connection times out waiting for it.
+ */
+export function runCliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<ReturnType<typeof runCli>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['dist/src/cli.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}

@@ -8,5 +8,9 @@ export const clientJson = (c: Client) => ({
   grant_types: c.grantTypes,
   scopes: c.scopes,
   status: c.status,
+  redirect_uris: c.redirectUris,
+  post_logout_redirect_uris: c.postLogoutRedirectUris,
+  backchannel_logout_uri: c.backchannelLogoutUri,
+  allowed_origins: c.allowedOrigins,
   created_at: c.createdAt.toISOString(),
 });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { Tx } from '../../infra/database/database.js';
 import type { Client, ClientType, GrantType } from './client.js';
 
 export interface NewClient {
@@ -9,11 +10,16 @@ export interface NewClient {
   secretHash: string | null;
   grantTypes: GrantType[];
   scopes: string[];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
+  allowedOrigins: string[];
 }
 
 /** Port: registered client apps. */
 export abstract class ClientRepository {
-  abstract create(client: NewClient): Promise<Client>;
+  /** Inside `tx` when given (the admin API writes the client and its audit row together). */
+  abstract create(client: NewClient, tx?: Tx): Promise<Client>;
   abstract list(): Promise<Client[]>;
   abstract findByClientId(clientId: string): Promise<Client | null>;
   /** The only read of the secret hash, for client authentication. */
@@ -31,9 +37,13 @@ interface Row {
   status: 'active' | 'revoked';
   tokens_valid_after: Date | null;
   created_at: Date;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  backchannel_logout_uri: string | null;
+  allowed_origins: string[];
 }
 
-const COLUMNS = 'id, client_id, name, type, grant_types, scopes, status, tokens_valid_after, created_at';
+const COLUMNS = 'id, client_id, name, type, grant_types, scopes, status, tokens_valid_after, created_at, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, allowed_origins';
 
 const toClient = (r: Row): Client => ({
   id: r.id,
@@ -45,6 +55,10 @@ const toClient = (r: Row): Client => ({
   status: r.status,
   tokensValidAfter: r.tokens_valid_after ? new Date(r.tokens_valid_after) : null,
   createdAt: new Date(r.created_at),
+  redirectUris: r.redirect_uris,
+  postLogoutRedirectUris: r.post_logout_redirect_uris,
+  backchannelLogoutUri: r.backchannel_logout_uri,
+  allowedOrigins: r.allowed_origins,
 });
 
 @Injectable()
@@ -53,10 +67,12 @@ export class TypeOrmClientRepository extends ClientRepository {
     super();
   }
 
-  async create(c: NewClient): Promise<Client> {
-    const [row] = await this.ds.query(
-      `INSERT INTO clients (client_id, name, type, secret_hash, grant_types, scopes) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-      [c.clientId, c.name, c.type, c.secretHash, c.grantTypes, c.scopes],
+  async create(c: NewClient, tx?: Tx): Promise<Client> {
+    const run = (sql: string, params: unknown[]): Promise<Row[]> => (tx ? tx.query<Row>(sql, params) : this.ds.query(sql, params));
+    const [row] = await run(
+      `INSERT INTO clients (client_id, name, type, secret_hash, grant_types, scopes, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, allowed_origins)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      [c.clientId, c.name, c.type, c.secretHash, c.grantTypes, c.scopes, c.redirectUris, c.postLogoutRedirectUris, c.backchannelLogoutUri, c.allowedOrigins],
     );
     return toClient(row);
   }

@@ -13,6 +13,14 @@ export interface Client {
   status: 'active' | 'revoked';
   tokensValidAfter: Date | null;
   createdAt: Date;
+  /** Where the authorization code flow may send the user back: matched exactly. */
+  redirectUris: string[];
+  /** Where RP-initiated logout may send the user back: matched exactly. */
+  postLogoutRedirectUris: string[];
+  /** Where OpenID Connect back-channel logout tokens are POSTed, if anywhere. */
+  backchannelLogoutUri: string | null;
+  /** Browser origins that may call Latchkey's endpoints for this client (CORS). */
+  allowedOrigins: string[];
 }
 
 export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;

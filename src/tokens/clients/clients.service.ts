@@ -1,15 +1,32 @@
 import { Injectable } from '@nestjs/common';
 import { constantTimeEqual, randomToken, sha256 } from '../../infra/crypto/secrets.js';
+import type { Tx } from '../../infra/database/database.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { invalidClient, TokensErrors } from '../tokens.errors.js';
 import { type Client, type ClientType, GRANT_TYPES, type GrantType, SCOPE_TOKEN } from './client.js';
 import { ClientRepository } from './client.repository.js';
+import { originProblem, redirectUriProblem } from './client-uris.js';
 
 export interface CreateClientInput {
   name: string;
   type: string;
   grantTypes: string[];
   scopes?: string[];
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  backchannelLogoutUri?: string | null;
+  allowedOrigins?: string[];
+}
+
+/** Each URI or origin once, each valid, at most 20 of a kind; the first problem is refused with its reason. */
+function uriList(values: string[] | undefined, what: string, problem: (v: string) => string | null): string[] {
+  const list = [...new Set(values ?? [])];
+  if (list.length > 20) throw new DomainError(TokensErrors.INVALID_CLIENT_URI, `at most 20 ${what}s`);
+  for (const v of list) {
+    const why = problem(v);
+    if (why) throw new DomainError(TokensErrors.INVALID_CLIENT_URI, `the ${what} "${String(v).slice(0, 200)}" ${why}`);
+  }
+  return list;
 }
 
 /** How the caller presented its credentials at the token endpoint. */
@@ -49,7 +66,7 @@ export class ClientsService {
   }
 
   /** Registers a client app; a confidential one gets a secret, returned here once and stored only as a hash. */
-  async create(input: CreateClientInput): Promise<{ client: Client; clientSecret?: string }> {
+  async create(input: CreateClientInput, tx?: Tx): Promise<{ client: Client; clientSecret?: string }> {
     const name = input.name?.trim();
     if (!name || name.length > 200) throw new DomainError(TokensErrors.INVALID_CLIENT_NAME, 'a client name of 1 to 200 characters is required');
     if (input.type !== 'confidential' && input.type !== 'public') throw new DomainError(TokensErrors.INVALID_CLIENT_TYPE, 'the client type must be confidential or public');
@@ -63,6 +80,10 @@ export class ClientsService {
     }
     const scopes = [...new Set(input.scopes ?? [])];
     for (const s of scopes) if (!SCOPE_TOKEN.test(s)) throw new DomainError(TokensErrors.INVALID_CLIENT_SCOPE, `"${s}" is not a valid scope token`);
+    const redirectUris = uriList(input.redirectUris, 'redirect URI', (u) => redirectUriProblem(u));
+    const postLogoutRedirectUris = uriList(input.postLogoutRedirectUris, 'post-logout redirect URI', (u) => redirectUriProblem(u));
+    const [backchannelLogoutUri = null] = uriList(input.backchannelLogoutUri ? [input.backchannelLogoutUri] : [], 'back-channel logout URI', (u) => redirectUriProblem(u, { privateUse: false }));
+    const allowedOrigins = uriList(input.allowedOrigins, 'allowed origin', originProblem);
     const clientSecret = input.type === 'confidential' ? randomToken(32) : undefined;
     const client = await this.clients.create({
       clientId: randomToken(16),
@@ -71,7 +92,11 @@ export class ClientsService {
       secretHash: clientSecret ? sha256(clientSecret) : null,
       grantTypes: grants as GrantType[],
       scopes,
-    });
+      redirectUris,
+      postLogoutRedirectUris,
+      backchannelLogoutUri,
+      allowedOrigins,
+    }, tx);
     return { client, clientSecret };
   }
 
