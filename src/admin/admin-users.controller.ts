@@ -21,6 +21,13 @@ import { createUser, listQuery, setRoles, withReason } from './admin.schemas.js'
 import { Staff, staffContext } from './staff.guard.js';
 import { AdminApi, CHANGE_ERRORS, STAFF_ERRORS, staffRoles as roles } from './admin-api.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A user id as the revocation takes it: one that cannot name a user is not found (and never reaches PostgreSQL's uuid parser). */
+const userId = (id: string): string => {
+  if (!UUID.test(id)) throw userNotFound();
+  return id;
+};
+
 /** `audit_id`: the revocation's audit row, the key of its webhook deliveries (GET /admin/api/audit/{id}/deliveries). */
 const done = (plan: { auditId?: string } | null) => ({ done: true, changed: plan !== null, audit_id: plan?.auditId ?? null });
 
@@ -140,8 +147,8 @@ export class AdminUsersController {
   @ApiOkResponse({ description: 'Locked.', schema: DONE })
   @ApiErrors(...CHANGE_ERRORS, UsersErrors.USER_NOT_FOUND)
   async lock(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
-    await this.user(id);
-    return done(await this.revocation.lockUser(id, staffContext(p, body.reason, req)));
+    // No read first: the lock takes the user's row in its own transaction and answers USER_NOT_FOUND itself.
+    return done(await this.revocation.lockUser(userId(id), staffContext(p, body.reason, req)));
   }
 
   @Post('users/:id/unlock')
@@ -152,8 +159,7 @@ export class AdminUsersController {
   @ApiOkResponse({ description: 'Unlocked.', schema: DONE })
   @ApiErrors(...CHANGE_ERRORS, UsersErrors.USER_NOT_FOUND)
   async unlock(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
-    await this.user(id);
-    return done(await this.revocation.unlockUser(id, staffContext(p, body.reason, req)));
+    return done(await this.revocation.unlockUser(userId(id), staffContext(p, body.reason, req)));
   }
 
   @Post('users/:id/revoke-sessions')
@@ -164,8 +170,7 @@ export class AdminUsersController {
   @ApiOkResponse({ description: 'Signed out.', schema: DONE })
   @ApiErrors(...CHANGE_ERRORS, UsersErrors.USER_NOT_FOUND)
   async revokeSessions(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body(new ZodValidationPipe(withReason)) body: z.infer<typeof withReason>, @Req() req: FastifyRequest) {
-    await this.user(id);
-    return done(await this.revocation.revokeUserSessions(id, staffContext(p, body.reason, req)));
+    return done(await this.revocation.revokeUserSessions(userId(id), staffContext(p, body.reason, req)));
   }
 
   @Put('users/:id/roles')
