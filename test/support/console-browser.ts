@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
@@ -93,9 +94,13 @@ export async function seriousViolations(page: Page): Promise<{ id: string; impac
     .map((v) => ({ id: v.id, impact: v.impact!, nodes: v.nodes.map((n) => n.target.join(' ')) }));
 }
 
-const IMAGES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'images');
+/**
+ * Where the screenshots go: docs/images/ (the README's) with UPDATE_SCREENSHOTS=1, else a temporary
+ * folder, so that an ordinary test run leaves the working tree as it found it.
+ */
+const IMAGES = process.env.UPDATE_SCREENSHOTS === '1' ? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'images') : join(tmpdir(), 'latchkey-console-screenshots');
 
-/** A screenshot of the page for the README, under docs/images/. */
+/** A screenshot of the page at the console's reference size (docs/images/ with UPDATE_SCREENSHOTS=1). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(IMAGES, { recursive: true });
   await page.screenshot({ path: join(IMAGES, `${name}.png`) });
