@@ -37,6 +37,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ISSUER: 'https://id.example.com' }).databaseUrl).toBeUndefined();
   });
 
+  it('keeps the console idle timeout within the access-token lifetime (the denylist entries that end console sessions last that long)', () => {
+    expect(loadConfig({}).consoleIdleTimeout).toBe(900);
+    expect(loadConfig({ ACCESS_TOKEN_TTL: '5m' }).consoleIdleTimeout).toBe(300);
+    expect(loadConfig({ ACCESS_TOKEN_TTL: '5m', CONSOLE_IDLE_TIMEOUT: '2m' }).consoleIdleTimeout).toBe(120);
+    expect(() => loadConfig({ ACCESS_TOKEN_TTL: '5m', CONSOLE_IDLE_TIMEOUT: '10m' })).toThrow(/^Invalid configuration: CONSOLE_IDLE_TIMEOUT must not exceed ACCESS_TOKEN_TTL \(300 s\)/);
+  });
+
   it('reads the webhook settings: a retry schedule of about a day by default, delays as whole seconds', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ webhookAllowPrivateNetworks: false, webhookTimeoutMs: 5000, webhookSecretGrace: 86400, webhookWorker: true });

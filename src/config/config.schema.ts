@@ -199,6 +199,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(variable, `${message}${shown}`);
   }
   const c = result.data;
+  // A console session is checked against the denylist like a token, and the panic button's entry there
+  // lasts one ACCESS_TOKEN_TTL: a session idle longer than that could outlive the entry that ends it.
+  if (present.CONSOLE_IDLE_TIMEOUT !== undefined && c.CONSOLE_IDLE_TIMEOUT > c.ACCESS_TOKEN_TTL) {
+    throw new ConfigError('CONSOLE_IDLE_TIMEOUT', ` must not exceed ACCESS_TOKEN_TTL (${c.ACCESS_TOKEN_TTL} s): a revocation's denylist entry lasts that long`);
+  }
   return Object.assign(new AppConfig(), {
     env: c.NODE_ENV,
     port: c.PORT,
@@ -242,7 +247,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookWorker: c.WEBHOOK_WORKER,
     webhookConcurrency: c.WEBHOOK_CONCURRENCY,
     webhookSubscriptionConcurrency: c.WEBHOOK_SUBSCRIPTION_CONCURRENCY,
-    consoleIdleTimeout: c.CONSOLE_IDLE_TIMEOUT,
+    consoleIdleTimeout: Math.min(c.CONSOLE_IDLE_TIMEOUT, c.ACCESS_TOKEN_TTL),
     consoleAbsoluteTimeout: c.CONSOLE_ABSOLUTE_TIMEOUT,
     consoleMaxCodeFailures: c.CONSOLE_MAX_CODE_FAILURES,
   } satisfies AppConfig);

@@ -89,9 +89,9 @@ export class ConsoleAuthenticator implements CanActivate, OnModuleInit {
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
     // The page's own polling is not the staff member at work: it does not restart the idle timer.
     const session = await this.sessions.read(req, { touch: req.headers['x-requested-with'] !== 'console' });
-    if (!session || session.data.stage !== 'in' || !session.data.userId) throw signInRequired();
+    if (!session || session.data.stage !== 'in') throw signInRequired();
     const user = await this.users.findById(session.data.userId);
-    if (!user || !(await this.stillValid(user, session))) {
+    if (!user || !(await sessionStands(this.checker, user, session))) {
       await this.sessions.destroy(ctx.switchToHttp().getResponse(), session);
       throw signInRequired();
     }
@@ -103,10 +103,6 @@ export class ConsoleAuthenticator implements CanActivate, OnModuleInit {
     (req as unknown as { console: ConsoleCaller }).console = { session, user, isAdmin: user.roles.includes('admin') };
     return true;
   }
-
-  private stillValid(user: User, session: ConsoleSession): Promise<boolean> {
-    return sessionStands(this.checker, user, session);
-  }
 }
 
 /**
@@ -114,7 +110,10 @@ export class ConsoleAuthenticator implements CanActivate, OnModuleInit {
  * and staff, and no revocation since then covers it. The revocation check is the same one access
  * tokens pass (the session as a token issued when it began, to the console): a user cutoff (lock,
  * sign out everywhere, roles or password changed) and the panic button's global cutoff end it, on every
- * instance; it fails closed (503) when the revocation state cannot be read.
+ * instance; it fails closed (503) when the revocation state cannot be read. The user's cutoff is also
+ * read from PostgreSQL: a console session may outlive the denylist entry (one token lifetime), and the
+ * users row keeps the cutoff. The global entry outlives any session's idle time (CONSOLE_IDLE_TIMEOUT
+ * is at most ACCESS_TOKEN_TTL), so a session from before the panic button meets it on its next request.
  */
 export async function sessionStands(checker: RevocationChecker, user: User, session: ConsoleSession): Promise<boolean> {
   if (user.status !== 'active' || !isStaff(user.roles)) return false;

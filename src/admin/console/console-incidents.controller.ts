@@ -35,9 +35,7 @@ export class ConsoleIncidentsController {
   @ConsolePage('Incident view: a change and each subscription’s delivery, live', HttpErrors.NOT_FOUND)
   async incident(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const c = callerOf(req);
-    const entry = await this.audit.get(id);
-    if (!entry) throw new DomainError(HttpErrors.NOT_FOUND, 'There is no such audit entry.');
-    const { events, deliveries, attempts } = await this.webhooks.forRevocation(entry.id);
+    const { entry, events, deliveries, attempts } = await this.incidentOf(id);
     const body = html`<section aria-labelledby="what-h"><h2 id="what-h">The change</h2>
 <dl class="facts">
   <dt>Action</dt><dd><code>${entry.action}</code></dd>
@@ -58,9 +56,7 @@ ${deliveriesBox(entry.id, deliveries, attempts, c.session.data.csrf)}
   @ConsolePage('The incident view’s deliveries table (polled by the page)', HttpErrors.NOT_FOUND)
   async incidentDeliveries(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string) {
     const c = callerOf(req);
-    const entry = await this.audit.get(id);
-    if (!entry) throw new DomainError(HttpErrors.NOT_FOUND, 'There is no such audit entry.');
-    const { deliveries, attempts } = await this.webhooks.forRevocation(entry.id);
+    const { entry, deliveries, attempts } = await this.incidentOf(id);
     sendPage(reply, deliveriesBox(entry.id, deliveries, attempts, c.session.data.csrf).value);
   }
 
@@ -122,4 +118,10 @@ ${table('Audit log, newest first', ['At', 'Actor', 'Action', 'Target', 'Reason',
     await this.view.send(reply, c, { title: 'Audit log', section: 'audit' }, body);
   }
 
+  /** An audit entry and the webhook deliveries of what it emitted (404 for an unknown entry). */
+  private async incidentOf(id: string) {
+    const entry = await this.audit.get(id);
+    if (!entry) throw new DomainError(HttpErrors.NOT_FOUND, 'There is no such audit entry.');
+    return { entry, ...(await this.webhooks.forRevocation(entry.id)) };
+  }
 }

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 
 /** What the server keeps of one console session; the browser holds only its random id. */
 export interface ConsoleSessionData {
-  userId: string | null;
+  /** The staff member whose password was right (a session exists only from then on). */
+  userId: string;
   /** `code`: password checked, second factor next; `enrol`: password checked, no TOTP yet; `in`: signed in. */
   stage: 'code' | 'enrol' | 'in';
   /** The synchronizer token every state-changing form carries. */

@@ -105,7 +105,7 @@ export class ConsoleSignInController {
   async code(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     checkCsrf(req, s?.data.csrf, this.issuerOrigin);
-    if (s?.data.stage !== 'code' || !s.data.userId) return seeOther(reply, '/admin/login');
+    if (s?.data.stage !== 'code') return seeOther(reply, '/admin/login');
     let used: 'totp' | 'recovery';
     try {
       used = await this.factor.verify(s.data.userId, formOf(req).code ?? '');
@@ -127,7 +127,7 @@ export class ConsoleSignInController {
   @ConsolePage('First sign-in: set up TOTP (QR code and secret)')
   async enrolForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
-    if (s?.data.stage !== 'enrol' || !s.data.userId || !s.data.pendingSecret) return seeOther(reply, '/admin/login');
+    if (s?.data.stage !== 'enrol' || !s.data.pendingSecret) return seeOther(reply, '/admin/login');
     const user = await this.users.findById(s.data.userId);
     sendPage(reply, enrolPage(s.data.csrf, await this.factor.newEnrolment(user?.email ?? '', s.data.pendingSecret)));
   }
@@ -137,7 +137,7 @@ export class ConsoleSignInController {
   async enrol(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
     const s = await this.sessions.read(req);
     checkCsrf(req, s?.data.csrf, this.issuerOrigin);
-    if (s?.data.stage !== 'enrol' || !s.data.userId || !s.data.pendingSecret) return seeOther(reply, '/admin/login');
+    if (s?.data.stage !== 'enrol' || !s.data.pendingSecret) return seeOther(reply, '/admin/login');
     if (!(await this.stands(s))) return this.refuse(reply, s);
     let codes: string[];
     try {
@@ -165,7 +165,7 @@ export class ConsoleSignInController {
 
   /** The half-finished sign-in still stands: the password step was not revoked since (a lock, "sign out everywhere", the panic button). */
   private async stands(s: ConsoleSession): Promise<boolean> {
-    const user = await this.users.findById(s.data.userId!);
+    const user = await this.users.findById(s.data.userId);
     return !!user && (await sessionStands(this.checker, user, s));
   }
 

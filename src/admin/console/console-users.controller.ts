@@ -26,6 +26,7 @@ import { actionForm, rowActionForm, table } from './layout.js';
 import { consoleContext, ConsoleView, incidentOr } from './staff-actions.js';
 import { StaffSecondFactor } from './staff-second-factor.js';
 
+/** A search that is a user id opens that user (an email search is a substring match). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE_SIZE = 25;
 
@@ -245,7 +246,7 @@ ${when(
   async revokeSession(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Param('sid') sid: string) {
     const c = callerOf(req);
     const reason = confirmed(formOf(req));
-    const session = UUID.test(sid) ? await this.sessionsRepo.find(sid) : null;
+    const session = await this.sessionsRepo.find(sid);
     if (!session) throw new DomainError(TokensErrors.SESSION_NOT_FOUND, 'There is no such session.');
     const plan = await this.revocation.revokeSession(sid, consoleContext(c, reason, req), 'session.revoked');
     await this.done(c, plan ? `Ended session ${sid}.` : `Session ${sid} had already ended.`);
@@ -253,7 +254,7 @@ ${when(
   }
 
   private async user(id: string): Promise<User> {
-    const user = UUID.test(id) ? await this.users.findById(id) : null;
+    const user = await this.users.findById(id);
     if (!user) throw userNotFound();
     return user;
   }

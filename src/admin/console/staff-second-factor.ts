@@ -54,10 +54,6 @@ export class StaffSecondFactor {
     return (await this.factors.secretOf(userId)) !== null;
   }
 
-  enrolled(userIds: string[]): Promise<Set<string>> {
-    return this.factors.enrolled(userIds);
-  }
-
   async newEnrolment(email: string, sealed?: string): Promise<Enrolment> {
     const secret = sealed ? Secret.fromBase32(this.encryption.decrypt(sealed)) : new Secret({ size: 20 });
     const uri = totpOf(secret, email).toString();

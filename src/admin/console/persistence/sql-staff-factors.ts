@@ -11,12 +11,6 @@ export class SqlStaffFactors {
     return row ? { sealed: row.secret_sealed, lastStep: Number(row.last_step) } : null;
   }
 
-  async enrolled(userIds: string[]): Promise<Set<string>> {
-    if (userIds.length === 0) return new Set();
-    const rows = await this.db.query<{ user_id: string }>('SELECT user_id FROM staff_totp WHERE user_id = ANY($1::uuid[])', [userIds]);
-    return new Set(rows.map((r) => r.user_id));
-  }
-
   /** Enrols, with the step of the confirming code already used and the recovery codes' hashes; false when already enrolled. */
   async enrol(userId: string, sealed: string, step: number, codeHashes: string[]): Promise<boolean> {
     return this.db.transaction(async (tx) => {
