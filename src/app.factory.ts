@@ -13,6 +13,8 @@ import { HELMET_OPTIONS } from './infra/http/security-headers.js';
 import { serverOptions } from './infra/http/server-options.js';
 import { logRequests } from './infra/logging/request-log.js';
 import { Metrics } from './infra/metrics/metrics.js';
+import { applyClientCors } from './oauth/cors.js';
+import { ClientsService } from './tokens/clients/clients.service.js';
 
 /** Bodies past this size are refused with 413 before any handler sees them. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -36,6 +38,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   await fastify.register(helmet as never, HELMET_OPTIONS);
   await fastify.register(cookie as never);
   applyConsoleHeaders(fastify);
+  applyClientCors(fastify, app.get(ClientsService));
   logRequests(fastify);
   app.get(Metrics).instrument(fastify);
   applyResponsePolicy(fastify);

@@ -113,7 +113,7 @@ function program(cli: Cli): Command {
     .description('register a client app; a confidential one gets a secret, printed once')
     .requiredOption('--name <name>', 'display name')
     .requiredOption('--type <type>', 'confidential or public')
-    .option('--grant <grant>', 'an allowed grant (password, refresh_token, client_credentials); repeat for several', collect, [] as string[])
+    .option('--grant <grant>', 'an allowed grant (authorization_code, refresh_token, client_credentials, password); repeat for several', collect, [] as string[])
     .option('--scope <scope>', 'an allowed scope; repeat for several', collect, [] as string[])
     .option('--redirect-uri <uri>', 'a redirect URI (https, http on loopback, or a private-use scheme); repeat for several', collect, [] as string[])
     .option('--post-logout-redirect-uri <uri>', 'a post-logout redirect URI; repeat for several', collect, [] as string[])

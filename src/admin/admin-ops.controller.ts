@@ -10,6 +10,7 @@ import { HttpErrors } from '../infra/errors/http.errors.js';
 import { ApiErrors, DATE_TIME, ZodBody, ZodQuery } from '../infra/http/openapi.js';
 import { TokensErrors } from '../tokens/tokens.errors.js';
 import { RevocationService } from '../revocation/revocation.service.js';
+import { GRANT_TYPES } from '../tokens/clients/client.js';
 import { clientJson } from '../tokens/clients/client.presenter.js';
 import { ClientsService } from '../tokens/clients/clients.service.js';
 import { KeyService } from '../tokens/keys/key.service.js';
@@ -25,7 +26,7 @@ const CLIENT = {
     client_id: { type: 'string' },
     name: { type: 'string' },
     type: { type: 'string', enum: ['confidential', 'public'] },
-    grant_types: { type: 'array', items: { type: 'string', enum: ['password', 'refresh_token', 'client_credentials'] } },
+    grant_types: { type: 'array', items: { type: 'string', enum: [...GRANT_TYPES] } },
     scopes: { type: 'array', items: { type: 'string' } },
     status: { type: 'string', enum: ['active', 'revoked'] },
     redirect_uris: { type: 'array', items: { type: 'string' } },

@@ -48,11 +48,13 @@ const USER = {
 
 const SESSION = {
   type: 'object',
-  required: ['sid', 'user_id', 'client_id', 'scope', 'ip', 'user_agent', 'created_at', 'last_seen_at', 'expires_at', 'idle_expires_at'],
+  required: ['sid', 'user_id', 'client_id', 'kind', 'parent_sid', 'scope', 'ip', 'user_agent', 'created_at', 'last_seen_at', 'expires_at', 'idle_expires_at'],
   properties: {
     sid: { type: 'string', format: 'uuid' },
     user_id: { type: 'string', format: 'uuid' },
-    client_id: { type: 'string' },
+    client_id: { type: 'string', description: 'The client app; `latchkey:sign-in` for a sign-in session of the hosted sign-in page.' },
+    kind: { type: 'string', enum: ['client', 'sign_in'], description: '`sign_in`: the hosted sign-in page’s session (single sign-on); `client`: a client app’s login session.' },
+    parent_sid: { type: 'string', format: 'uuid', nullable: true, description: 'For a client session begun through the hosted sign-in page: its sign-in session (ending that one ends this one).' },
     scope: { type: 'string' },
     ip: { type: 'string', nullable: true },
     user_agent: { type: 'string', nullable: true },

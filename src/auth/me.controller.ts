@@ -28,10 +28,12 @@ const USER_TOKEN_ERRORS = [...COMMON_API_ERRORS, AuthErrors.TOKEN_REQUIRED, Auth
 
 const OWN_SESSION = {
   type: 'object',
-  required: ['sid', 'client_id', 'created_at', 'last_seen_at', 'expires_at', 'idle_expires_at', 'ip', 'user_agent', 'current'],
+  required: ['sid', 'client_id', 'kind', 'parent_sid', 'created_at', 'last_seen_at', 'expires_at', 'idle_expires_at', 'ip', 'user_agent', 'current'],
   properties: {
     sid: { type: 'string', format: 'uuid' },
-    client_id: { type: 'string' },
+    client_id: { type: 'string', description: 'The client app; `latchkey:sign-in` for a sign-in session of the hosted sign-in page.' },
+    kind: { type: 'string', enum: ['client', 'sign_in'], description: '`sign_in`: the hosted sign-in page’s session (single sign-on); `client`: a client app’s login session.' },
+    parent_sid: { type: 'string', format: 'uuid', nullable: true, description: 'For a client session begun through the hosted sign-in page: its sign-in session (ending that one ends this one).' },
     created_at: DATE_TIME,
     last_seen_at: DATE_TIME,
     expires_at: { ...DATE_TIME, description: 'The absolute end (REFRESH_TOKEN_TTL after sign-in).' },
@@ -39,6 +41,17 @@ const OWN_SESSION = {
     ip: { type: 'string', nullable: true },
     user_agent: { type: 'string', nullable: true },
     current: { type: 'boolean', description: 'The session of the token making this call.' },
+  },
+};
+
+const USERINFO = {
+  type: 'object',
+  required: ['sub', 'roles'],
+  properties: {
+    sub: { type: 'string', format: 'uuid' },
+    email: { type: 'string', format: 'email', description: 'Without the `openid` scope always; with it, with the `email` scope.' },
+    preferred_username: { type: 'string', description: 'With the `openid` and `profile` scopes: the email.' },
+    roles: { type: 'array', items: { type: 'string' } },
   },
 };
 
@@ -65,13 +78,28 @@ export class MeController {
   /**
    * The caller's profile. The token was just checked against the denylist, so its user is active
    * and its roles are current (a role change refuses older tokens); only the email, which never
-   * changes, is read from the database, once, then from memory.
+   * changes, is read from the database, once, then from memory. A token with the `openid` scope gets
+   * the OpenID Connect answer (Core section 5.3): `sub`, `email` with the `email` scope,
+   * `preferred_username` with `profile`; `roles` always.
    */
   @Get('userinfo')
-  @ApiOperation({ summary: "The caller's profile", description: 'For a token issued to a user. The roles are those of the token, which are current: a role change refuses older tokens.' })
-  @ApiOkResponse({ description: 'The profile.', schema: { type: 'object', required: ['sub', 'email', 'roles'], properties: { sub: { type: 'string', format: 'uuid' }, email: { type: 'string', format: 'email' }, roles: { type: 'array', items: { type: 'string' } } } } })
+  @ApiOperation({ summary: "The caller's profile (OpenID Connect UserInfo)", description: 'For a token issued to a user. Without the `openid` scope: `sub`, `email` and `roles`. With it (OpenID Connect Core section 5.3): `sub`, `email` with the `email` scope, `preferred_username` with `profile`, and `roles`. The roles are those of the token, which are current: a role change refuses older tokens. Browsers may call it from a client’s allowed origins (CORS).' })
+  @ApiOkResponse({ description: 'The profile.', schema: USERINFO })
   @ApiErrors(...USER_TOKEN_ERRORS)
-  async userinfo(@CurrentPrincipal() p: Principal) {
+  userinfo(@CurrentPrincipal() p: Principal) {
+    return this.profile(p);
+  }
+
+  @Post('userinfo')
+  @HttpCode(200)
+  @ApiOperation({ summary: "The caller's profile, by POST", description: 'The same as `GET /userinfo` (OpenID Connect Core section 5.3.1 allows both).' })
+  @ApiOkResponse({ description: 'The profile.', schema: USERINFO })
+  @ApiErrors(...USER_TOKEN_ERRORS)
+  userinfoByPost(@CurrentPrincipal() p: Principal) {
+    return this.profile(p);
+  }
+
+  private async profile(p: Principal) {
     const { userId } = requireUser(p);
     let email = this.emails.get(userId);
     if (!email) {
@@ -80,7 +108,14 @@ export class MeController {
       email = user.email;
       this.emails.set(userId, email);
     }
-    return { sub: userId, email, roles: p.roles };
+    const scopes = p.scope.split(' ');
+    if (!scopes.includes('openid')) return { sub: userId, email, roles: p.roles };
+    return {
+      sub: userId,
+      ...(scopes.includes('email') ? { email } : {}),
+      ...(scopes.includes('profile') ? { preferred_username: email } : {}),
+      roles: p.roles,
+    };
   }
 
   @Get('me/sessions')

@@ -64,6 +64,9 @@ export const configSchema = z
     CONSOLE_IDLE_TIMEOUT: duration(15 * 60, 1, 86400),
     CONSOLE_ABSOLUTE_TIMEOUT: duration(8 * 3600, 60, 7 * 86400),
     CONSOLE_MAX_CODE_FAILURES: int(5, 1, 1000),
+    SIGN_IN_IDLE_TIMEOUT: duration(30 * 60, 60, 30 * 86400),
+    SIGN_IN_ABSOLUTE_TIMEOUT: duration(10 * 3600, 60, 365 * 86400),
+    PKCE_REQUIRED_FOR_CONFIDENTIAL_CLIENTS: bool(true),
   })
   .superRefine((c, ctx) => {
     // The password's strength is the users module's rule: checked at bootstrap (see AdminBootstrapService).
@@ -177,6 +180,11 @@ export class AppConfig {
   readonly consoleAbsoluteTimeout!: number;
   /** Wrong second-factor codes per staff member per sign-in throttle window before the console refuses more. */
   readonly consoleMaxCodeFailures!: number;
+  /** The hosted sign-in page's session (single sign-on) ends after this many seconds unused, and this many after sign-in. */
+  readonly signInIdleTimeout!: number;
+  readonly signInAbsoluteTimeout!: number;
+  /** Whether a confidential client must use PKCE too (a public client always must). */
+  readonly pkceRequiredForConfidentialClients!: boolean;
 }
 
 export class ConfigError extends Error {
@@ -250,5 +258,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     consoleIdleTimeout: Math.min(c.CONSOLE_IDLE_TIMEOUT, c.ACCESS_TOKEN_TTL),
     consoleAbsoluteTimeout: c.CONSOLE_ABSOLUTE_TIMEOUT,
     consoleMaxCodeFailures: c.CONSOLE_MAX_CODE_FAILURES,
+    signInIdleTimeout: Math.min(c.SIGN_IN_IDLE_TIMEOUT, c.SIGN_IN_ABSOLUTE_TIMEOUT),
+    signInAbsoluteTimeout: c.SIGN_IN_ABSOLUTE_TIMEOUT,
+    pkceRequiredForConfidentialClients: c.PKCE_REQUIRED_FOR_CONFIDENTIAL_CLIENTS,
   } satisfies AppConfig);
 }

@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
+import { AuthorizationCodeGrant } from './grants/authorization-code.grant.js';
+import { AuthorizeController } from './authorize/authorize.controller.js';
+import { LogoutController } from './authorize/logout.controller.js';
+import { HostedSignIn } from './authorize/hosted-sign-in.js';
 import { PasswordGrant } from './grants/password.grant.js';
 import { RefreshTokenGrant } from './grants/refresh-token.grant.js';
 import { TokensModule } from '../tokens/tokens.module.js';
@@ -17,7 +21,7 @@ import { TokenController } from './token.controller.js';
  */
 @Module({
   imports: [UsersModule, TokensModule],
-  controllers: [TokenController, IntrospectionController, DiscoveryController],
-  providers: [PasswordGrant, RefreshTokenGrant, ClientCredentialsGrant, IntrospectToken, RevokeToken],
+  controllers: [TokenController, IntrospectionController, DiscoveryController, AuthorizeController, LogoutController],
+  providers: [PasswordGrant, RefreshTokenGrant, ClientCredentialsGrant, AuthorizationCodeGrant, HostedSignIn, IntrospectToken, RevokeToken],
 })
 export class OAuthModule {}

@@ -8,6 +8,7 @@ import { HttpErrors } from '../infra/errors/http.errors.js';
 import { GRANT_TYPES } from '../tokens/clients/client.js';
 import { TokensErrors } from '../tokens/tokens.errors.js';
 import { ClientsService } from '../tokens/clients/clients.service.js';
+import { AuthorizationCodeGrant } from './grants/authorization-code.grant.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
 import { PasswordGrant } from './grants/password.grant.js';
 import { RefreshTokenGrant } from './grants/refresh-token.grant.js';
@@ -26,7 +27,10 @@ const TOKEN_FORM = {
   type: 'object',
   required: ['grant_type'],
   properties: {
-    grant_type: { type: 'string', enum: [...GRANT_TYPES], description: 'RFC 6749 section 4.3 (`password`), 6 (`refresh_token`), 4.4 (`client_credentials`).' },
+    grant_type: { type: 'string', enum: [...GRANT_TYPES], description: 'RFC 6749 section 4.1 (`authorization_code`), 6 (`refresh_token`), 4.4 (`client_credentials`), 4.3 (`password`: legacy, for first-party clients only).' },
+    code: { type: 'string', description: '`authorization_code` grant: the code from the redirect (single use, 60 seconds).' },
+    redirect_uri: { type: 'string', description: '`authorization_code` grant: the redirect URI of the authorization request, character for character.' },
+    code_verifier: { type: 'string', description: '`authorization_code` grant: the PKCE verifier (RFC 7636) whose S256 challenge the authorization request carried.' },
     username: { type: 'string', description: '`password` grant: the user\'s email.' },
     password: { type: 'string', format: 'password', description: '`password` grant: the user\'s password.' },
     refresh_token: { type: 'string', description: '`refresh_token` grant: the refresh token (each is used once; a reuse ends the session).' },
@@ -42,8 +46,9 @@ const TOKEN_RESPONSE = {
     access_token: { type: 'string', description: 'An ES256 JWT (`typ: at+jwt`), verifiable with the JWK Set.' },
     token_type: { type: 'string', enum: ['Bearer'] },
     expires_in: { type: 'integer', description: 'Seconds until the access token expires.' },
-    refresh_token: { type: 'string', description: 'For the `password` and `refresh_token` grants: the next refresh token.' },
+    refresh_token: { type: 'string', description: 'For the `password` and `refresh_token` grants, and the `authorization_code` grant of a client that has the `refresh_token` grant: the next refresh token.' },
     scope: { type: 'string' },
+    id_token: { type: 'string', description: 'OpenID Connect: with the `openid` scope, from the `authorization_code` grant. ES256, verifiable with the JWK Set.' },
   },
 };
 
@@ -58,12 +63,13 @@ export class TokenController {
     private readonly password: PasswordGrant,
     private readonly refresh: RefreshTokenGrant,
     private readonly clientCredentialsGrant: ClientCredentialsGrant,
+    private readonly authorizationCode: AuthorizationCodeGrant,
   ) {}
 
   @Post('token')
   @HttpCode(200)
   @NoStore()
-  @ApiOperation({ summary: 'Issue tokens (RFC 6749)', description: 'The `password`, `refresh_token` and `client_credentials` grants. The client authenticates with HTTP Basic or `client_secret_post`; a public client sends only `client_id`. Never cached.' })
+  @ApiOperation({ summary: 'Issue tokens (RFC 6749)', description: 'The `authorization_code` (with PKCE), `refresh_token`, `client_credentials` and `password` (legacy) grants. The client authenticates with HTTP Basic or `client_secret_post`; a public client sends only `client_id`. Never cached.' })
   @ApiSecurity({})
   @ApiSecurity(CLIENT_BASIC)
   @FormBody(TOKEN_FORM)
@@ -95,6 +101,8 @@ export class TokenController {
     switch (params.grant_type) {
       case undefined:
         throw invalidRequest('the grant_type parameter is required');
+      case 'authorization_code':
+        return this.authorizationCode.execute(request);
       case 'password':
         return this.password.execute(request);
       case 'refresh_token':

@@ -6,6 +6,7 @@ import { DomainError } from '../infra/errors/domain-error.js';
 import { ClientRevocationPort } from '../tokens/clients/client.revocation-port.js';
 import { ClientsService } from '../tokens/clients/clients.service.js';
 import { KeyService } from '../tokens/keys/key.service.js';
+import { OidcTokens } from '../tokens/oidc-tokens.js';
 import { SigningKeyRevocationPort } from '../tokens/keys/signing-key.revocation-port.js';
 import { SessionRevocationPort } from '../tokens/sessions/session.revocation-port.js';
 import { TokensErrors } from '../tokens/tokens.errors.js';
@@ -64,6 +65,7 @@ export class RevocationService {
     private readonly denylist: DenylistStore,
     private readonly sync: DenylistSync,
     private readonly outbox: WebhookOutbox,
+    private readonly oidc: OidcTokens,
     private readonly config: AppConfig,
   ) {}
 
@@ -95,9 +97,9 @@ export class RevocationService {
       }
       const type = action === 'refresh_token.reuse_detected' ? 'refresh_token.reuse_detected' : 'session.revoked';
       return {
-        records: [{ kind: 'sid', subject: sid, honourUntil }],
-        audit: [{ action, targetType: 'session', targetId: sid, data: { user_id: ended.userId, sid: [sid] } }],
-        events: [event(type, user(ended.userId), honourUntil, { sid: [sid], extra: { cause: action } })],
+        records: ended.sids.map((s) => ({ kind: 'sid' as const, subject: s, honourUntil })),
+        audit: [{ action, targetType: 'session', targetId: sid, data: { user_id: ended.userId, sid: ended.sids } }],
+        events: [event(type, user(ended.userId), honourUntil, { sid: ended.sids, extra: { cause: action } })],
       };
     }, ctx);
   }
@@ -219,6 +221,20 @@ export class RevocationService {
     }, ctx);
   }
 
+  /**
+   * OpenID Connect Back-Channel Logout: each client session that ended, of a client with a
+   * `backchannel_logout_uri`, gets a logout token there, written in the same transaction as the
+   * revocation. (The panic button ends every session without listing them: its notice is the
+   * `revocation.global` webhook.)
+   */
+  private async backchannelLogout(tx: Tx, records: RevocationRecord[]): Promise<void> {
+    const sids = records.filter((r) => r.kind === 'sid').map((r) => r.subject);
+    for (const s of await this.sessions.backchannelTargets(tx, sids)) {
+      const logoutToken = this.oidc.logoutToken({ sub: s.userId, sid: s.sid, clientId: s.clientId });
+      await this.outbox.emitBackchannelLogout(tx, { clientId: s.clientId, url: s.uri, sid: s.sid, sub: s.userId, logoutToken });
+    }
+  }
+
   private async apply(work: Work, ctx: AuditContext): Promise<RevocationPlan | null> {
     const honourUntil = new Date(Date.now() + this.config.accessTokenTtl * 1000);
     const plan = await this.db.transaction(async (tx) => {
@@ -227,6 +243,7 @@ export class RevocationService {
       await this.repo.record(tx, decided.records);
       for (const entry of decided.audit) decided.auditId = await this.audit.record(entry, ctx, tx);
       for (const e of decided.events ?? []) await this.outbox.emit(tx, { ...e, auditId: decided.auditId }, ctx);
+      await this.backchannelLogout(tx, decided.records);
       return decided;
     });
     if (!plan) return null;

@@ -16,6 +16,9 @@ import { SigningKeyRevocationPort } from './keys/signing-key.revocation-port.js'
 import { SessionRevocationRepository } from './sessions/session-revocation.repository.js';
 import { SessionRepository, TypeOrmSessionRepository } from './sessions/session.repository.js';
 import { SessionRevocationPort } from './sessions/session.revocation-port.js';
+import { SignInSessionRepository, TypeOrmSignInSessionRepository } from './sessions/sign-in-session.repository.js';
+import { AuthorizationCodeRepository, TypeOrmAuthorizationCodeRepository } from './codes/authorization-code.repository.js';
+import { OidcTokens } from './oidc-tokens.js';
 
 /**
  * What tokens are made of: signing keys, client apps, sessions and refresh tokens, and the issuer
@@ -30,6 +33,9 @@ import { SessionRevocationPort } from './sessions/session.revocation-port.js';
     ClientsService,
     AccessTokenIssuer,
     AccessTokenVerifier,
+    OidcTokens,
+    { provide: SignInSessionRepository, useClass: TypeOrmSignInSessionRepository },
+    { provide: AuthorizationCodeRepository, useClass: TypeOrmAuthorizationCodeRepository },
     { provide: KeyEncryption, inject: [AppConfig], useFactory: loadKeyEncryption },
     { provide: SigningKeyRepository, useClass: TypeOrmSigningKeyRepository },
     { provide: ClientRepository, useClass: TypeOrmClientRepository },
@@ -38,6 +44,6 @@ import { SessionRevocationPort } from './sessions/session.revocation-port.js';
     { provide: ClientRevocationPort, useClass: ClientRevocationRepository },
     { provide: SigningKeyRevocationPort, useClass: SigningKeyRevocationRepository },
   ],
-  exports: [KeyService, ClientsService, SessionRepository, AccessTokenIssuer, AccessTokenVerifier, SessionRevocationPort, ClientRevocationPort, SigningKeyRevocationPort],
+  exports: [KeyService, ClientsService, SessionRepository, SignInSessionRepository, AuthorizationCodeRepository, OidcTokens, AccessTokenIssuer, AccessTokenVerifier, SessionRevocationPort, ClientRevocationPort, SigningKeyRevocationPort],
 })
 export class TokensModule {}

@@ -3,7 +3,10 @@ import { Injectable } from '@nestjs/common';
 import type { Tx } from '../infra/database/database.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { KeyEncryption } from '../infra/crypto/key-encryption.js';
 import { DeliveryStore } from './persistence/sql-deliveries.js';
+import { SubscriptionStore } from './persistence/sql-subscriptions.js';
+import { newWebhookSecret } from './webhook-signing.js';
 import { type EventContext, eventBody, subjectKey, type WebhookEventDraft } from './webhook-events.js';
 
 /**
@@ -17,7 +20,24 @@ export class WebhookOutbox {
     private readonly store: DeliveryStore,
     private readonly queue: DeliveryQueue,
     private readonly worker: DeliveryWorker,
+    private readonly subscriptions: SubscriptionStore,
+    private readonly encryption: KeyEncryption,
   ) {}
+
+  /**
+   * OpenID Connect Back-Channel Logout: a signed logout token for a client's receiver, written in the
+   * revocation's transaction and delivered like a webhook (durable, retried, SSRF-guarded), as a form
+   * POST. Its events count under `backchannel:<client_id>`, apart from the webhook subscribers' subjects.
+   */
+  async emitBackchannelLogout(tx: Tx, l: { clientId: string; url: string; sid: string; sub: string; logoutToken: string }): Promise<void> {
+    const receiver = await this.subscriptions.backchannelReceiver(tx, l.clientId, l.url, this.encryption.encrypt(newWebhookSecret()));
+    const body = { type: 'backchannel.logout', timestamp: new Date().toISOString(), data: { client_id: l.clientId, sid: l.sid, sub: l.sub, logout_token: l.logoutToken } };
+    const rows = await this.store.insertEvent(tx, { id: randomUUID(), type: 'backchannel.logout', subject: `backchannel:${l.clientId}`, auditId: null, body }, [receiver]);
+    await this.queue.enqueue(
+      tx,
+      rows.filter((d) => d.id !== null).map((d) => ({ deliveryId: d.id!, subscriptionId: receiver, attempt: 1, behind: d.failing })),
+    );
+  }
 
   /** Writes the event in `tx`; answers the ids of the deliveries it made. */
   async emit(tx: Tx, draft: WebhookEventDraft, ctx: EventContext): Promise<string[]> {

@@ -22,6 +22,7 @@ const OWNERS: Record<string, string> = {
   refresh_tokens: 'src/tokens/',
   clients: 'src/tokens/',
   signing_keys: 'src/tokens/',
+  authorization_codes: 'src/tokens/',
   revocations: 'src/revocation/',
   audit_log: 'src/audit/',
 };

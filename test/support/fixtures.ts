@@ -23,13 +23,26 @@ export interface TestClient {
 
 export async function createClient(
   app: INestApplication,
-  options: { type?: 'confidential' | 'public'; grants?: string[]; scopes?: string[]; name?: string } = {},
+  options: {
+    type?: 'confidential' | 'public';
+    grants?: string[];
+    scopes?: string[];
+    name?: string;
+    redirectUris?: string[];
+    postLogoutRedirectUris?: string[];
+    backchannelLogoutUri?: string;
+    allowedOrigins?: string[];
+  } = {},
 ): Promise<TestClient> {
   const { client, clientSecret } = await app.get(ClientsService).create({
     name: options.name ?? 'test app',
     type: options.type ?? 'confidential',
     grantTypes: options.grants ?? ['password', 'refresh_token', 'client_credentials'],
     scopes: options.scopes ?? ['read', 'write'],
+    redirectUris: options.redirectUris,
+    postLogoutRedirectUris: options.postLogoutRedirectUris,
+    backchannelLogoutUri: options.backchannelLogoutUri,
+    allowedOrigins: options.allowedOrigins,
   });
   return { clientId: client.clientId, clientSecret };
 }

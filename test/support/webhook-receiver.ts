@@ -7,7 +7,8 @@ export interface Received {
   at: number;
   headers: IncomingHttpHeaders;
   raw: string;
-  body: { type: string; timestamp: string; data: Record<string, any> };
+  /** A webhook's JSON event; a back-channel logout's form (`logout_token`). */
+  body: { type: string; timestamp: string; data: Record<string, any>; logout_token?: string };
   /** Per secret held (in order): did the request verify with it? */
   verified: boolean[];
   /** What the receiver answered (null: it hung). */
@@ -49,7 +50,9 @@ export class WebhookReceiver {
           }
         });
         const next = this.script.length ? this.script.shift()! : this.fallback;
-        this.received.push({ at: Date.now(), headers: req.headers, raw, body: JSON.parse(raw), verified, answered: next === 'hang' ? null : next });
+        const form = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded');
+        const body = form ? Object.fromEntries(new URLSearchParams(raw)) : JSON.parse(raw);
+        this.received.push({ at: Date.now(), headers: req.headers, raw, body, verified, answered: next === 'hang' ? null : next });
         if (next === 'hang') {
           this.hanging.add(res);
           return;

@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, type OnModuleInit, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { fromOwnPage } from '../../infra/http/same-origin.js';
 import { AUTHENTICATORS, type Authenticators } from '../../auth/authentication.guard.js';
 import { AppConfig } from '../../config/config.schema.js';
 import { RevocationChecker } from '../../revocation/revocation-checker.js';
@@ -46,16 +47,8 @@ export function checkCsrf(req: FastifyRequest, expected: string | null | undefin
   }
 }
 
-/**
- * The request's `Origin` must be the issuer's (the public URL, as a browser behind a proxy sees it)
- * or this host's own as the request names it (direct access on another name, such as 127.0.0.1 for
- * localhost); a browser sends `Sec-Fetch-Site: same-origin` for the console's own requests.
- */
 function checkOrigin(req: FastifyRequest, issuerOrigin: string): void {
-  const origin = req.headers.origin;
-  const own = `${req.protocol}://${req.headers.host ?? ''}`;
-  const site = req.headers['sec-fetch-site'];
-  if (!origin || (origin !== issuerOrigin && origin !== own) || (site !== undefined && site !== 'same-origin')) {
+  if (!fromOwnPage(req, issuerOrigin)) {
     throw new DomainError(AdminErrors.CSRF_REJECTED, 'This request did not come from a page of this console, so nothing was changed. Reload the page and try again.');
   }
 }

@@ -11,7 +11,7 @@ import { WebhooksErrors } from '../../webhooks/webhooks.errors.js';
 import { ConsoleSurface } from './console-error.filter.js';
 import { ConsoleDocs, ConsoleForm, ConsolePage } from './console-docs.js';
 import { confirmed, formOf, seeOther, sendPage } from './form.js';
-import { html, time, when } from './html.js';
+import { html, time, when } from '../../infra/http/html.js';
 import { table } from './layout.js';
 import { deliveriesBox } from './deliveries.view.js';
 import { consoleContext, ConsoleView } from './staff-actions.js';

@@ -12,7 +12,7 @@ import { ConsoleSurface } from './console-error.filter.js';
 import { ConsoleSessions } from './console-sessions.js';
 import { ConsoleDocs, ConsoleForm, ConsolePage } from './console-docs.js';
 import { confirmed, formOf, seeOther } from './form.js';
-import { html, time, when } from './html.js';
+import { html, time, when } from '../../infra/http/html.js';
 import { actionForm, table } from './layout.js';
 import { consoleContext, ConsoleView, incidentOr } from './staff-actions.js';
 const PANIC_PHRASE = 'REVOKE EVERYTHING';

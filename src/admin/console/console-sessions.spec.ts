@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config/config.schema.js';
 import { MemoryConsoleSessionStore } from './console-session.store.js';
-import { ConsoleSessions } from './console-sessions.js';
+import { ConsoleSessions, consoleCookie } from './console-sessions.js';
 
 /** The idle and absolute timeouts, on a clock the test moves. */
 describe('console session timeouts', () => {
@@ -41,5 +41,12 @@ describe('console session timeouts', () => {
     }
     now += 10 * 60_000 + 1;
     expect(await sessions.read(req())).toBeNull();
+  });
+});
+
+describe('the console cookie', () => {
+  it('is host-locked and Secure under https, path-scoped under http', () => {
+    expect(consoleCookie('https://id.example.com')).toEqual({ name: '__Host-lk_console', path: '/', httpOnly: true, sameSite: 'strict', secure: true });
+    expect(consoleCookie('http://localhost:3000')).toEqual({ name: 'lk_console', path: '/admin', httpOnly: true, sameSite: 'strict', secure: false });
   });
 });

@@ -21,7 +21,7 @@ import { RevocationErrors } from '../../revocation/revocation.errors.js';
 import { ConsoleSurface } from './console-error.filter.js';
 import { ConsoleDocs, ConsoleForm, ConsolePage } from './console-docs.js';
 import { confirmed, formOf, seeOther } from './form.js';
-import { html, time, when } from './html.js';
+import { html, time, when } from '../../infra/http/html.js';
 import { actionForm, rowActionForm, table } from './layout.js';
 import { consoleContext, ConsoleView, incidentOr } from './staff-actions.js';
 import { StaffSecondFactor } from './staff-second-factor.js';

@@ -9,7 +9,7 @@ import { WebhooksErrors } from '../../webhooks/webhooks.errors.js';
 import { ConsoleSurface } from './console-error.filter.js';
 import { ConsoleDocs, ConsoleForm, ConsolePage } from './console-docs.js';
 import { confirmed, formOf, seeOther } from './form.js';
-import { html, type SafeHtml, time } from './html.js';
+import { html, type SafeHtml, time } from '../../infra/http/html.js';
 import { actionForm, table } from './layout.js';
 import { deliveryRow } from './deliveries.view.js';
 import { consoleContext, ConsoleView } from './staff-actions.js';

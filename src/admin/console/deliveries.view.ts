@@ -1,4 +1,4 @@
-import { html, type SafeHtml, time, when } from './html.js';
+import { html, type SafeHtml, time, when } from '../../infra/http/html.js';
 import { rowActionForm, table } from './layout.js';
 import type { Attempt, Delivery } from '../../webhooks/delivery.js';
 

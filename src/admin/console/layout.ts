@@ -1,5 +1,5 @@
 import { type ConsoleCaller } from './console-auth.js';
-import { html, type SafeHtml, when } from './html.js';
+import { html, type SafeHtml, when } from '../../infra/http/html.js';
 
 export interface PageOptions {
   title: string;

@@ -1,5 +1,5 @@
 import type { Enrolment } from './staff-second-factor.js';
-import { html, trusted, when } from './html.js';
+import { html, trusted, when } from '../../infra/http/html.js';
 import { page } from './layout.js';
 
 export function signInPage(csrf: string, o: { error?: string; flash?: string; email?: string } = {}): string {

@@ -4,7 +4,7 @@ import type { AuditContext } from '../../audit/audit-log.js';
 import type { ConsoleCaller } from './console-auth.js';
 import { ConsoleSessions } from './console-sessions.js';
 import { sendPage } from './form.js';
-import type { SafeHtml } from './html.js';
+import type { SafeHtml } from '../../infra/http/html.js';
 import { page, type PageOptions } from './layout.js';
 
 /** The audit context of a console action: the same shape as the admin API's (actor, reason, request id). */

@@ -7,6 +7,11 @@ export type OAuthErrorValue =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'unsupported_token_type'
+  | 'unsupported_response_type'
+  | 'login_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  | 'registration_not_supported'
   | 'too_many_requests'
   | 'server_error'
   | 'temporarily_unavailable';

@@ -17,6 +17,8 @@ export interface TokenResponse {
   expires_in: number;
   refresh_token?: string;
   scope: string;
+  /** OpenID Connect: with the `openid` scope, from the authorization code grant. */
+  id_token?: string;
 }
 
 /**

@@ -22,6 +22,8 @@ export abstract class ClientRepository {
   abstract create(client: NewClient, tx?: Tx): Promise<Client>;
   abstract list(): Promise<Client[]>;
   abstract findByClientId(clientId: string): Promise<Client | null>;
+  /** Whether any active client allows this browser origin (a CORS preflight names no client). */
+  abstract anyAllowsOrigin(origin: string): Promise<boolean>;
   /** The only read of the secret hash, for client authentication. */
   abstract findCredentials(clientId: string): Promise<{ client: Client; secretHash: string | null } | null>;
 }
@@ -84,6 +86,11 @@ export class TypeOrmClientRepository extends ClientRepository {
   async findByClientId(clientId: string): Promise<Client | null> {
     const [row] = await this.ds.query(`SELECT ${COLUMNS} FROM clients WHERE client_id = $1`, [clientId]);
     return row ? toClient(row) : null;
+  }
+
+  async anyAllowsOrigin(origin: string): Promise<boolean> {
+    const rows = await this.ds.query(`SELECT 1 FROM clients WHERE status = 'active' AND $1 = ANY (allowed_origins) LIMIT 1`, [origin]);
+    return rows.length > 0;
   }
 
   async findCredentials(clientId: string): Promise<{ client: Client; secretHash: string | null } | null> {

@@ -1,5 +1,5 @@
 export type ClientType = 'confidential' | 'public';
-export const GRANT_TYPES = ['password', 'refresh_token', 'client_credentials'] as const;
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 /** A registered client app, as every ordinary read returns it: never with the secret hash. */

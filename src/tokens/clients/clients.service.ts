@@ -47,6 +47,8 @@ export const CLIENT_CACHE_MS = 5_000;
 export class ClientsService {
   private readonly credentialsCache = new Map<string, { at: number; found: Awaited<ReturnType<ClientRepository['findCredentials']>> }>();
 
+  private readonly originCache = new Map<string, { at: number; allowed: boolean }>();
+
   constructor(private readonly clients: ClientRepository) {}
 
   private async credentials(clientId: string) {
@@ -84,6 +86,9 @@ export class ClientsService {
     const postLogoutRedirectUris = uriList(input.postLogoutRedirectUris, 'post-logout redirect URI', (u) => redirectUriProblem(u));
     const [backchannelLogoutUri = null] = uriList(input.backchannelLogoutUri ? [input.backchannelLogoutUri] : [], 'back-channel logout URI', (u) => redirectUriProblem(u, { privateUse: false }));
     const allowedOrigins = uriList(input.allowedOrigins, 'allowed origin', originProblem);
+    if (grants.includes('authorization_code') && redirectUris.length === 0) {
+      throw new DomainError(TokensErrors.INVALID_CLIENT_URI, 'the authorization_code grant needs at least one redirect URI');
+    }
     const clientSecret = input.type === 'confidential' ? randomToken(32) : undefined;
     const client = await this.clients.create({
       clientId: randomToken(16),
@@ -106,6 +111,25 @@ export class ClientsService {
 
   findByClientId(clientId: string): Promise<Client | null> {
     return this.clients.findByClientId(clientId);
+  }
+
+  /** Whether a browser origin is allowed for any active client, remembered for CLIENT_CACHE_MS (CORS preflights). */
+  async originAllowedForAny(origin: string): Promise<boolean> {
+    if (origin.length > 300) return false;
+    const now = Date.now();
+    const cached = this.originCache.get(origin);
+    if (cached && now - cached.at < CLIENT_CACHE_MS) return cached.allowed;
+    const allowed = await this.clients.anyAllowsOrigin(origin);
+    if (this.originCache.size >= 10_000) this.originCache.clear();
+    this.originCache.set(origin, { at: now, allowed });
+    return allowed;
+  }
+
+  /** An active client by its client_id, from the same short-lived memory as `authenticate` (the authorize endpoint, CORS). */
+  async findActive(clientId: string): Promise<Client | null> {
+    if (!clientId || clientId.length > 200) return null;
+    const found = await this.credentials(clientId);
+    return found && found.client.status === 'active' ? found.client : null;
   }
 
   /**

@@ -4,9 +4,24 @@ import { SessionRevocationPort } from './session.revocation-port.js';
 
 @Injectable()
 export class SessionRevocationRepository extends SessionRevocationPort {
-  async end(tx: Tx, sid: string, reason: string): Promise<{ userId: string } | null> {
+  async end(tx: Tx, sid: string, reason: string): Promise<{ userId: string; sids: string[] } | null> {
     const [row] = await tx.query<{ user_id: string }>(`UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING user_id`, [sid, reason]);
-    return row ? { userId: row.user_id } : null;
+    if (!row) return null;
+    const children = await tx.query<{ id: string }>(
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE parent_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id`,
+      [sid, reason],
+    );
+    return { userId: row.user_id, sids: [sid, ...children.map((c) => c.id)] };
+  }
+
+  async backchannelTargets(tx: Tx, sids: string[]): Promise<{ sid: string; userId: string; clientId: string; uri: string }[]> {
+    if (sids.length === 0) return [];
+    const rows = await tx.query<{ id: string; user_id: string; client_id: string; uri: string }>(
+      `SELECT s.id, s.user_id, s.client_id, c.backchannel_logout_uri AS uri FROM sessions s JOIN clients c ON c.client_id = s.client_id
+        WHERE s.id = ANY($1::uuid[]) AND s.kind = 'client' AND c.backchannel_logout_uri IS NOT NULL AND c.status = 'active'`,
+      [sids],
+    );
+    return rows.map((r) => ({ sid: r.id, userId: r.user_id, clientId: r.client_id, uri: r.uri }));
   }
 
   async revokedWithin(tx: Tx, sid: string, seconds: number): Promise<Date | null> {

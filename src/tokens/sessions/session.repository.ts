@@ -15,7 +15,18 @@ export interface Session {
   expiresAt: Date;
   idleExpiresAt: Date;
   revokedAt: Date | null;
+  /** `client`: a client app's login session; `sign_in`: the hosted sign-in page's (single sign-on). */
+  kind: SessionKind;
+  /** For a client session born of the hosted sign-in page: that sign-in session. */
+  parentId: string | null;
+  /** When the user last proved their password for this session (OpenID Connect `auth_time`). */
+  authTime: Date | null;
 }
+
+export type SessionKind = 'client' | 'sign_in';
+
+/** The client_id a sign-in session carries: no registered client has it (theirs are random base64url). */
+export const SIGN_IN_CLIENT_ID = 'latchkey:sign-in';
 
 export interface NewSession {
   userId: string;
@@ -25,6 +36,11 @@ export interface NewSession {
   userAgent: string | null;
   expiresAt: Date;
   idleExpiresAt: Date;
+  /** Born of this sign-in session (authorization code flow): created only while it is live. */
+  parentId?: string;
+  /** Chosen beforehand (an authorization code records the session it leads to before it exists). */
+  id?: string;
+  authTime?: Date;
 }
 
 /** What a refresh is judged on, read under the token's row lock. */
@@ -65,7 +81,7 @@ export abstract class SessionRepository {
    * (null otherwise). `issuedAtMs` and `roles`, read under the user's lock, are what its first
    * access token must carry.
    */
-  abstract create(session: NewSession, refreshHash: string, refreshExpiresAt: Date): Promise<{ session: Session; issuedAtMs: number; roles: string[] } | null>;
+  abstract create(session: NewSession, refreshHash: string | null, refreshExpiresAt: Date): Promise<{ session: Session; issuedAtMs: number; roles: string[] } | null>;
   /**
    * Atomically marks the refresh token used and stores its successor: of two concurrent claims of
    * one token exactly one rotates. A token that was used before comes back as `reused`, with
@@ -94,6 +110,9 @@ interface Row {
   expires_at: Date;
   idle_expires_at: Date;
   revoked_at: Date | null;
+  kind: SessionKind;
+  parent_id: string | null;
+  auth_time: Date | null;
 }
 
 const toSession = (r: Row): Session => ({
@@ -108,6 +127,9 @@ const toSession = (r: Row): Session => ({
   expiresAt: new Date(r.expires_at),
   idleExpiresAt: new Date(r.idle_expires_at),
   revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+  kind: r.kind,
+  parentId: r.parent_id,
+  authTime: r.auth_time ? new Date(r.auth_time) : null,
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -118,20 +140,25 @@ export class TypeOrmSessionRepository extends SessionRepository {
     super();
   }
 
-  create(s: NewSession, refreshHash: string, refreshExpiresAt: Date): Promise<{ session: Session; issuedAtMs: number; roles: string[] } | null> {
+  create(s: NewSession, refreshHash: string | null, refreshExpiresAt: Date): Promise<{ session: Session; issuedAtMs: number; roles: string[] } | null> {
     return this.ds.transaction(async (tx) => {
       // Share-lock the user: a lock or role change commits either before (and this sees it) or after
       // (and its cutoff is later than this session's first token).
       const [user] = await tx.query(UserSql.shareLock, [s.userId]);
       if (!user || user.status !== 'active') return null;
+      if (s.parentId) {
+        // The sign-in session it is born of must still stand: a logout or lock in between wins.
+        const [parent] = await tx.query(`SELECT id FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() FOR SHARE`, [s.parentId]);
+        if (!parent) return null;
+      }
       const [row] = await tx.query(
-        `INSERT INTO sessions (user_id, client_id, scope, ip, user_agent, expires_at, idle_expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *, ${CLOCK_MS} AS issued_at_ms`,
-        [s.userId, s.clientId, s.scope, s.ip, s.userAgent, s.expiresAt, s.idleExpiresAt],
+        `INSERT INTO sessions (id, user_id, client_id, scope, ip, user_agent, expires_at, idle_expires_at, parent_id, auth_time)
+         VALUES (coalesce($10::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *, ${CLOCK_MS} AS issued_at_ms`,
+        [s.userId, s.clientId, s.scope, s.ip, s.userAgent, s.expiresAt, s.idleExpiresAt, s.parentId ?? null, s.authTime ?? null, s.id ?? null],
       );
       // After the insert: a revoke-all holding the sessions table lock has committed by now.
       const issuedAtMs = Number(row.issued_at_ms);
-      await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [row.id, refreshHash, refreshExpiresAt]);
+      if (refreshHash) await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [row.id, refreshHash, refreshExpiresAt]);
       return { session: toSession(row), issuedAtMs, roles: user.roles as string[] };
     });
   }

@@ -172,7 +172,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const secrets = work.sealedSecrets.map((s) => this.encryption.decrypt(s));
     const startedAt = new Date();
-    const result = await this.send(d.url, webhookId(d.eventId), JSON.stringify(work.body), secrets);
+    // OpenID Connect Back-Channel Logout 1.0 section 2.5: a form POST of the logout token (signed as a webhook too).
+    const body = work.kind === 'backchannel_logout' ? new URLSearchParams({ logout_token: String(work.body.data.logout_token) }).toString() : JSON.stringify(work.body);
+    const contentType = work.kind === 'backchannel_logout' ? 'application/x-www-form-urlencoded' : 'application/json';
+    const result = await this.send(d.url, webhookId(d.eventId), body, secrets, contentType);
     const step = nextStep(result, attempt, manual, this.config.webhookRetryDelays);
     const nextAttemptAt = step.retryInSeconds ? new Date(Date.now() + withJitter(step.retryInSeconds)) : null;
     const outcome: AttemptOutcome = { number: attempt, manual, startedAt, ...result, next: { status: step.status, nextAttemptAt } };
@@ -186,7 +189,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     return true;
   }
 
-  private async send(url: string, msgId: string, body: string, secrets: string[]): Promise<AttemptResult> {
+  private async send(url: string, msgId: string, body: string, secrets: string[], contentType: string): Promise<AttemptResult> {
     let target;
     try {
       target = await resolveTarget(url, { production: this.config.env === 'production', allowPrivateNetworks: this.config.webhookAllowPrivateNetworks }, undefined, this.config.webhookTimeoutMs);
@@ -194,7 +197,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (!(err instanceof TargetRefused)) throw err;
       return { status: null, durationMs: 0, error: `refused: ${err.message}`, excerpt: '' };
     }
-    return this.sender.post(target, signedHeaders(msgId, new Date(), body, secrets), body, this.config.webhookTimeoutMs);
+    return this.sender.post(target, { ...signedHeaders(msgId, new Date(), body, secrets), 'content-type': contentType }, body, this.config.webhookTimeoutMs);
   }
 
   /** 410 Gone disables the subscription at once; so does failing without a success for WEBHOOK_DISABLE_AFTER. */

@@ -74,6 +74,8 @@ export interface AttemptWork {
   subscriptionEnabled: boolean;
   subscriptionFailing: boolean;
   sealedSecrets: string[];
+  /** `webhook`: a signed JSON event; `backchannel_logout`: a form POST of a logout token. */
+  kind: 'webhook' | 'backchannel_logout';
 }
 
 /** The outcome written after an attempt. */
@@ -125,15 +127,15 @@ export class DeliveryStore {
   }
 
   async forAttempt(tx: Tx, deliveryId: string): Promise<AttemptWork | null> {
-    const [row] = await tx.query<DeliveryRow & { body: EventBody; enabled: boolean; failing: boolean; secret_enc: string; previous_secret_enc: string | null }>(
-      `SELECT ${DELIVERY}, e.body, s.enabled, s.failing_since IS NOT NULL AS failing, s.secret_enc,
+    const [row] = await tx.query<DeliveryRow & { body: EventBody; enabled: boolean; failing: boolean; secret_enc: string; previous_secret_enc: string | null; kind: AttemptWork['kind'] }>(
+      `SELECT ${DELIVERY}, e.body, s.enabled, s.failing_since IS NOT NULL AS failing, s.secret_enc, s.kind,
          CASE WHEN s.previous_secret_until > now() THEN s.previous_secret_enc END AS previous_secret_enc
        FROM ${FROM} WHERE d.id = $1`,
       [deliveryId],
     );
     if (!row) return null;
     const sealedSecrets = [row.secret_enc, ...(row.previous_secret_enc ? [row.previous_secret_enc] : [])];
-    return { delivery: toDelivery(row), body: row.body, subscriptionEnabled: row.enabled, subscriptionFailing: row.failing, sealedSecrets };
+    return { delivery: toDelivery(row), body: row.body, subscriptionEnabled: row.enabled, subscriptionFailing: row.failing, sealedSecrets, kind: row.kind };
   }
 
   /**

@@ -41,7 +41,11 @@ export interface SubscriptionPatch {
   enabled?: boolean;
 }
 
-/** The `webhook_subscriptions` table. Secrets are stored sealed with the key-encryption key. */
+/**
+ * The `webhook_subscriptions` table. Secrets are stored sealed with the key-encryption key. Rows of
+ * kind `backchannel_logout` are client apps' back-channel logout receivers: delivered by the same
+ * worker, but neither listed nor changed through the webhook API (they follow the client).
+ */
 @Injectable()
 export class SubscriptionStore {
   constructor(private readonly db: Database) {}
@@ -54,13 +58,27 @@ export class SubscriptionStore {
     return toSubscription(row);
   }
 
+  /**
+   * The back-channel logout receiver of a client app, made on its first logout and kept pointing at
+   * the client's current URI; subscribed to no event type, it gets only what is addressed to it.
+   */
+  async backchannelReceiver(tx: Tx, clientId: string, url: string, secretEnc: string): Promise<string> {
+    const [row] = await tx.query<{ id: string }>(
+      `INSERT INTO webhook_subscriptions (url, description, event_types, enabled, secret_enc, kind, client_id)
+       VALUES ($1, $2, '{}', true, $3, 'backchannel_logout', $4)
+       ON CONFLICT (client_id) WHERE kind = 'backchannel_logout' DO UPDATE SET url = EXCLUDED.url RETURNING id`,
+      [url, `Back-channel logout of client ${clientId}`, secretEnc, clientId],
+    );
+    return row.id;
+  }
+
   async list(): Promise<Subscription[]> {
-    return (await this.db.query<Row>(`SELECT ${COLUMNS} FROM webhook_subscriptions ORDER BY created_at, id`)).map(toSubscription);
+    return (await this.db.query<Row>(`SELECT ${COLUMNS} FROM webhook_subscriptions WHERE kind = 'webhook' ORDER BY created_at, id`)).map(toSubscription);
   }
 
   async get(id: string, tx: Tx = this.db, lock = false): Promise<Subscription | null> {
     if (!isUuid(id)) return null;
-    const [row] = await tx.query<Row>(`SELECT ${COLUMNS} FROM webhook_subscriptions WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+    const [row] = await tx.query<Row>(`SELECT ${COLUMNS} FROM webhook_subscriptions WHERE id = $1 AND kind = 'webhook'${lock ? ' FOR UPDATE' : ''}`, [id]);
     return row ? toSubscription(row) : null;
   }
 
@@ -76,7 +94,7 @@ export class SubscriptionStore {
          disabled_reason = CASE WHEN $6 IS NULL THEN disabled_reason ELSE NULL END,
          failing_since = CASE WHEN $6 IS TRUE THEN NULL ELSE failing_since END,
          updated_at = now()
-       WHERE id = $1 RETURNING ${COLUMNS}`,
+       WHERE id = $1 AND kind = 'webhook' RETURNING ${COLUMNS}`,
       [id, p.url ?? null, p.description ?? null, p.eventTypes !== undefined, p.eventTypes ?? null, p.enabled ?? null],
     );
     return row ? toSubscription(row) : null;
@@ -84,14 +102,14 @@ export class SubscriptionStore {
 
   async delete(tx: Tx, id: string): Promise<boolean> {
     if (!isUuid(id)) return false;
-    return (await tx.query(`DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id`, [id])).length > 0;
+    return (await tx.query(`DELETE FROM webhook_subscriptions WHERE id = $1 AND kind = 'webhook' RETURNING id`, [id])).length > 0;
   }
 
   /** The current secret becomes the previous one, signing until `graceUntil`; `secretEnc` is the new one. */
   async rotate(tx: Tx, id: string, secretEnc: string, graceUntil: Date): Promise<Subscription | null> {
     if (!isUuid(id)) return null;
     const [row] = await tx.query<Row>(
-      `UPDATE webhook_subscriptions SET previous_secret_enc = secret_enc, previous_secret_until = $3, secret_enc = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+      `UPDATE webhook_subscriptions SET previous_secret_enc = secret_enc, previous_secret_until = $3, secret_enc = $2, updated_at = now() WHERE id = $1 AND kind = 'webhook' RETURNING ${COLUMNS}`,
       [id, secretEnc, graceUntil],
     );
     return row ? toSubscription(row) : null;

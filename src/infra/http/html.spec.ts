@@ -1,5 +1,4 @@
 import { html, trusted } from './html.js';
-import { consoleCookie } from './console-sessions.js';
 
 describe('html', () => {
   it('escapes every interpolated value, in text and in attributes', () => {
@@ -12,12 +11,5 @@ describe('html', () => {
     expect(html`<ul>${['a<b', 'c'].map(item)}</ul>`.value).toBe('<ul><li>a&lt;b</li><li>c</li></ul>');
     expect(html`${'<b>x</b>'}${trusted('<b>y</b>')}`.value).toBe('&lt;b&gt;x&lt;/b&gt;<b>y</b>');
     expect(html`${null}${undefined}${false}${0}`.value).toBe('0');
-  });
-});
-
-describe('the console cookie', () => {
-  it('is host-locked and Secure under https, path-scoped under http', () => {
-    expect(consoleCookie('https://id.example.com')).toEqual({ name: '__Host-lk_console', path: '/', httpOnly: true, sameSite: 'strict', secure: true });
-    expect(consoleCookie('http://localhost:3000')).toEqual({ name: 'lk_console', path: '/admin', httpOnly: true, sameSite: 'strict', secure: false });
   });
 });

@@ -1,0 +1,71 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ClientsService } from '../tokens/clients/clients.service.js';
+
+/** The endpoints a browser app calls directly, and the methods each takes. */
+const CORS_ROUTES: Record<string, string> = { '/oauth/token': 'POST', '/oauth/revoke': 'POST', '/userinfo': 'GET, POST' };
+const PREFLIGHT_MAX_AGE = '600';
+
+const pathOf = (url: string) => url.split('?')[0].replace(/\/+$/, '');
+
+/** The client a request is made for: HTTP Basic's user, the form's client_id, or an access token's client_id claim. */
+export function clientIdOf(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization ?? '';
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(auth.trim());
+  if (basic) {
+    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    try {
+      return colon > 0 ? decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const bearer = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/i.exec(auth.trim());
+  if (bearer) {
+    // Only to choose the CORS answer: the guard verifies the token itself. A forged claim can only
+    // make its own (refused) answer readable to that client's origins.
+    try {
+      const claims = JSON.parse(Buffer.from(bearer[2], 'base64url').toString('utf8')) as { client_id?: unknown };
+      return typeof claims.client_id === 'string' ? claims.client_id : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const body = req.body as Record<string, unknown> | undefined;
+  return typeof body?.client_id === 'string' ? body.client_id : undefined;
+}
+
+/**
+ * CORS for browser apps (single-page apps with `oidc-client-ts`): the token, revocation and
+ * userinfo endpoints answer a request from an origin in its client's `allowed_origins`, echoing that
+ * exact origin (never `*`, never credentials: these endpoints take no cookies). A preflight names no
+ * client, so it is answered for an origin some active client allows; the request itself is then
+ * answered for its own client's origins only. Any other origin gets no CORS headers at all.
+ */
+export function applyClientCors(fastify: FastifyInstance, clients: ClientsService): void {
+  fastify.addHook('onRequest', async (req, reply) => {
+    const methods = CORS_ROUTES[pathOf(req.url)];
+    const origin = req.headers.origin;
+    if (!methods || !origin) return;
+    void reply.header('vary', 'Origin');
+    if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return;
+    if (await clients.originAllowedForAny(origin)) {
+      void reply.headers({
+        'access-control-allow-origin': origin,
+        'access-control-allow-methods': methods,
+        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-max-age': PREFLIGHT_MAX_AGE,
+      });
+    }
+    return reply.code(204).send();
+  });
+  fastify.addHook('preHandler', async (req, reply) => {
+    const origin = req.headers.origin;
+    if (!origin || !CORS_ROUTES[pathOf(req.url)]) return;
+    const clientId = clientIdOf(req);
+    const client = clientId ? await clients.findActive(clientId) : null;
+    if (client?.allowedOrigins.includes(origin)) {
+      void reply.headers({ 'access-control-allow-origin': origin, 'access-control-expose-headers': 'www-authenticate, retry-after' });
+    }
+  });
+}

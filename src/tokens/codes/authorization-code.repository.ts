@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../../infra/database/database.js';
+
+/** What an authorization code stands for (RFC 6749 section 4.1.2), bound to its client, redirect URI and PKCE challenge. */
+export interface AuthorizationGrant {
+  clientId: string;
+  redirectUri: string;
+  /** The S256 challenge (RFC 7636), or null when a confidential client was allowed without PKCE. */
+  codeChallenge: string | null;
+  scope: string;
+  nonce: string | null;
+  userId: string;
+  signInSessionId: string;
+  authTime: Date;
+}
+
+export type Redemption =
+  | { kind: 'redeemed'; grant: AuthorizationGrant }
+  | { kind: 'reused'; sessionId: string | null }
+  | { kind: 'unknown' };
+
+/** Port: one-time authorization codes, stored only as SHA-256 hashes. */
+export abstract class AuthorizationCodeRepository {
+  abstract store(codeHash: string, grant: AuthorizationGrant, expiresAt: Date): Promise<void>;
+  /**
+   * Marks the code redeemed for the session `sessionId` (about to be created) if it is unused and
+   * unexpired: of two concurrent redemptions exactly one wins. A code redeemed before comes back as
+   * `reused` with the session its first redemption made, and is flagged so that a first redemption
+   * still in flight learns it (see `wasReused`).
+   */
+  abstract redeem(codeHash: string, sessionId: string): Promise<Redemption>;
+  /** Whether the code was presented again after its redemption. */
+  abstract wasReused(codeHash: string): Promise<boolean>;
+}
+
+@Injectable()
+export class TypeOrmAuthorizationCodeRepository extends AuthorizationCodeRepository {
+  constructor(private readonly db: Database) {
+    super();
+  }
+
+  async store(codeHash: string, g: AuthorizationGrant, expiresAt: Date): Promise<void> {
+    await this.db.query<Record<string, any>>(
+      `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, code_challenge, scope, nonce, user_id, sign_in_session_id, auth_time, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [codeHash, g.clientId, g.redirectUri, g.codeChallenge, g.scope, g.nonce, g.userId, g.signInSessionId, g.authTime, expiresAt],
+    );
+  }
+
+  async redeem(codeHash: string, sessionId: string): Promise<Redemption> {
+    const [row] = await this.db.query<Record<string, any>>(
+      `UPDATE authorization_codes SET redeemed_at = now(), session_id = $2
+        WHERE code_hash = $1 AND redeemed_at IS NULL AND expires_at > now() RETURNING *`,
+      [codeHash, sessionId],
+    );
+    if (row) {
+      return {
+        kind: 'redeemed',
+        grant: {
+          clientId: row.client_id,
+          redirectUri: row.redirect_uri,
+          codeChallenge: row.code_challenge,
+          scope: row.scope,
+          nonce: row.nonce,
+          userId: row.user_id,
+          signInSessionId: row.sign_in_session_id,
+          authTime: new Date(row.auth_time),
+        },
+      };
+    }
+    const [used] = await this.db.query<Record<string, any>>(`UPDATE authorization_codes SET reused_at = now() WHERE code_hash = $1 AND redeemed_at IS NOT NULL RETURNING session_id`, [codeHash]);
+    return used ? { kind: 'reused', sessionId: used.session_id } : { kind: 'unknown' };
+  }
+
+  async wasReused(codeHash: string): Promise<boolean> {
+    const [row] = await this.db.query<Record<string, any>>(`SELECT reused_at FROM authorization_codes WHERE code_hash = $1`, [codeHash]);
+    return Boolean(row?.reused_at);
+  }
+}
