@@ -40,10 +40,17 @@ export function clientIdOf(req: FastifyRequest): string | undefined {
  * userinfo endpoints answer a request from an origin in its client's `allowed_origins`, echoing that
  * exact origin (never `*`, never credentials: these endpoints take no cookies). A preflight names no
  * client, so it is answered for an origin some active client allows; the request itself is then
- * answered for its own client's origins only. Any other origin gets no CORS headers at all.
+ * answered for its own client's origins only. Any other origin gets no CORS headers at all. The
+ * discovery documents and the JWK Set, public and cookie-free, are readable from any origin.
  */
 export function applyClientCors(fastify: FastifyInstance, clients: ClientsService): void {
   fastify.addHook('onRequest', async (req, reply) => {
+    // Discovery and the JWK Set are public documents a browser app reads first: any origin, no credentials.
+    if (req.url.startsWith('/.well-known/')) {
+      void reply.header('access-control-allow-origin', '*');
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) return reply.header('access-control-allow-methods', 'GET').code(204).send();
+      return;
+    }
     const methods = CORS_ROUTES[pathOf(req.url)];
     const origin = req.headers.origin;
     if (!methods || !origin) return;

@@ -36,6 +36,16 @@ export class AuthorizationRedirectError extends Error {
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
 
+/** A query string as Fastify parses one: a repeated parameter becomes an array. */
+export function parseQuery(raw: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    const had = out[k];
+    out[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+  }
+  return out;
+}
+
 /** Query parameters, each at most once (RFC 6749 section 3.1); a repeated one is reported by name. */
 export function singleValued(query: Record<string, unknown>): { params: Record<string, string>; repeated: string[] } {
   const params: Record<string, string> = {};

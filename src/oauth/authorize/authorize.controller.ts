@@ -12,7 +12,7 @@ import { AuthorizationCodeRepository } from '../../tokens/codes/authorization-co
 import type { Session } from '../../tokens/sessions/session.repository.js';
 import { PasswordSignIn, SIGN_IN_REFUSED } from '../grants/password-sign-in.port.js';
 import { OAuthErrors } from '../oauth.errors.js';
-import { type AuthorizationRequest, AuthorizationPageError, AuthorizationRedirectError, checkAuthorizationRequest, redirectBack } from './authorization-request.js';
+import { type AuthorizationRequest, AuthorizationPageError, AuthorizationRedirectError, checkAuthorizationRequest, parseQuery, redirectBack } from './authorization-request.js';
 import { HostedPageSurface } from './hosted-page.filter.js';
 import { HostedSignIn } from './hosted-sign-in.js';
 import { errorPage, SIGN_IN_CSS, sendHostedPage, signInPage } from './pages.js';
@@ -22,16 +22,6 @@ export const CODE_TTL_SECONDS = 60;
 const MAX_QUERY = 8192;
 
 const HTML = { 'text/html': { schema: { type: 'string' } } };
-
-/** A query string as Fastify parses one: a repeated parameter becomes an array. */
-export function parseQuery(raw: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of new URLSearchParams(raw)) {
-    const had = out[k];
-    out[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
-  }
-  return out;
-}
 
 /**
  * RFC 6749 section 4.1 with PKCE (RFC 7636, S256 only) and OpenID Connect: the authorization

@@ -14,6 +14,17 @@ export interface AuthorizationGrant {
   authTime: Date;
 }
 
+interface CodeRow {
+  client_id: string;
+  redirect_uri: string;
+  code_challenge: string | null;
+  scope: string;
+  nonce: string | null;
+  user_id: string;
+  sign_in_session_id: string;
+  auth_time: Date;
+}
+
 export type Redemption =
   | { kind: 'redeemed'; grant: AuthorizationGrant }
   | { kind: 'reused'; sessionId: string | null }
@@ -40,7 +51,7 @@ export class TypeOrmAuthorizationCodeRepository extends AuthorizationCodeReposit
   }
 
   async store(codeHash: string, g: AuthorizationGrant, expiresAt: Date): Promise<void> {
-    await this.db.query<Record<string, any>>(
+    await this.db.query(
       `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, code_challenge, scope, nonce, user_id, sign_in_session_id, auth_time, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [codeHash, g.clientId, g.redirectUri, g.codeChallenge, g.scope, g.nonce, g.userId, g.signInSessionId, g.authTime, expiresAt],
@@ -48,7 +59,7 @@ export class TypeOrmAuthorizationCodeRepository extends AuthorizationCodeReposit
   }
 
   async redeem(codeHash: string, sessionId: string): Promise<Redemption> {
-    const [row] = await this.db.query<Record<string, any>>(
+    const [row] = await this.db.query<CodeRow>(
       `UPDATE authorization_codes SET redeemed_at = now(), session_id = $2
         WHERE code_hash = $1 AND redeemed_at IS NULL AND expires_at > now() RETURNING *`,
       [codeHash, sessionId],
@@ -68,12 +79,12 @@ export class TypeOrmAuthorizationCodeRepository extends AuthorizationCodeReposit
         },
       };
     }
-    const [used] = await this.db.query<Record<string, any>>(`UPDATE authorization_codes SET reused_at = now() WHERE code_hash = $1 AND redeemed_at IS NOT NULL RETURNING session_id`, [codeHash]);
+    const [used] = await this.db.query<{ session_id: string | null }>(`UPDATE authorization_codes SET reused_at = now() WHERE code_hash = $1 AND redeemed_at IS NOT NULL RETURNING session_id`, [codeHash]);
     return used ? { kind: 'reused', sessionId: used.session_id } : { kind: 'unknown' };
   }
 
   async wasReused(codeHash: string): Promise<boolean> {
-    const [row] = await this.db.query<Record<string, any>>(`SELECT reused_at FROM authorization_codes WHERE code_hash = $1`, [codeHash]);
+    const [row] = await this.db.query<{ reused_at: Date | null }>(`SELECT reused_at FROM authorization_codes WHERE code_hash = $1`, [codeHash]);
     return Boolean(row?.reused_at);
   }
 }

@@ -56,9 +56,9 @@ export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
   create(s: NewSignInSession, cookieHash: string): Promise<Session | null> {
     return this.db.transaction(async (tx) => {
       // As for every session: a lock committing meanwhile is seen here, or ends this session after.
-      const [user] = await tx.query<Record<string, any>>(UserSql.shareLock, [s.userId]);
+      const [user] = await tx.query<{ status: string }>(UserSql.shareLock, [s.userId]);
       if (!user || user.status !== 'active') return null;
-      const [row] = await tx.query<Record<string, any>>(
+      const [row] = await tx.query<Record<string, unknown>>(
         `INSERT INTO sessions AS s (user_id, client_id, scope, ip, user_agent, expires_at, idle_expires_at, kind, auth_time, cookie_hash)
          VALUES ($1, $2, '', $3, $4, $5, $6, 'sign_in', now(), $7) RETURNING ${SIGN_IN_COLUMNS}`,
         [s.userId, SIGN_IN_CLIENT_ID, s.ip, s.userAgent, s.expiresAt, s.idleExpiresAt, cookieHash],
@@ -68,7 +68,7 @@ export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
   }
 
   async findLive(cookieHash: string): Promise<Session | null> {
-    const [row] = await this.db.query<Record<string, any>>(
+    const [row] = await this.db.query<Record<string, unknown>>(
       `SELECT ${SIGN_IN_COLUMNS} FROM sessions s ${UserSql.join('u', 's.user_id')}
         WHERE s.cookie_hash = $1 AND s.kind = 'sign_in' AND s.revoked_at IS NULL AND s.expires_at > now() AND s.idle_expires_at > now() AND u.status = 'active'`,
       [cookieHash],
@@ -77,7 +77,7 @@ export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
   }
 
   async renew(sid: string, cookieHash: string, idleExpiresAt: Date): Promise<Session | null> {
-    const [row] = await this.db.query<Record<string, any>>(
+    const [row] = await this.db.query<Record<string, unknown>>(
       `UPDATE sessions s SET cookie_hash = $2, auth_time = now(), last_seen_at = now(), idle_expires_at = least($3, expires_at)
         WHERE id = $1 AND kind = 'sign_in' AND revoked_at IS NULL RETURNING ${SIGN_IN_COLUMNS}`,
       [sid, cookieHash, idleExpiresAt],
@@ -86,6 +86,6 @@ export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
   }
 
   async touch(sid: string, idleExpiresAt: Date): Promise<void> {
-    await this.db.query<Record<string, any>>(`UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($2, expires_at) WHERE id = $1`, [sid, idleExpiresAt]);
+    await this.db.query<Record<string, unknown>>(`UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($2, expires_at) WHERE id = $1`, [sid, idleExpiresAt]);
   }
 }
