@@ -13,6 +13,7 @@ export interface RetentionCounts {
   sessions: number;
   revocations: number;
   webhookEvents: number;
+  authorizationCodes: number;
   skipped: boolean;
 }
 
@@ -22,10 +23,10 @@ interface Batch {
   last: string | null;
 }
 
-type Table = 'refreshTokens' | 'sessions' | 'revocations' | 'webhookEvents';
+type Table = 'refreshTokens' | 'sessions' | 'revocations' | 'webhookEvents' | 'authorizationCodes';
 
 /** The `table` label of the pruned-rows counter. */
-const TABLE_LABEL: Record<Table, string> = { refreshTokens: 'refresh_tokens', sessions: 'sessions', revocations: 'revocations', webhookEvents: 'webhook_events' };
+const TABLE_LABEL: Record<Table, string> = { refreshTokens: 'refresh_tokens', sessions: 'sessions', revocations: 'revocations', webhookEvents: 'webhook_events', authorizationCodes: 'authorization_codes' };
 
 /**
  * The key of the transaction-level advisory lock every batch takes first: at most one instance
@@ -47,7 +48,8 @@ const FIRST_RUN_MAX_MS = 5 * 60_000;
  * - revocation records whose honour_until passed more than RETENTION_GRACE ago (neither the
  *   denylist rebuild nor the catch-up applies them any more);
  * - webhook events older than RETENTION_GRACE none of whose deliveries is on its way, with their
- *   deliveries and attempts (a failed delivery is kept that long for a redelivery).
+ *   deliveries and attempts (a failed delivery is kept that long for a redelivery);
+ * - authorization codes that expired more than ACCESS_TOKEN_TTL + RETENTION_GRACE ago.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -121,13 +123,14 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   private async round(): Promise<RetentionCounts> {
     const started = Date.now();
     const { accessTokenTtl, retentionGrace: grace, retentionBatchSize: limit } = this.config;
-    const counts: RetentionCounts = { refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, skipped: false };
+    const counts: RetentionCounts = { refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, authorizationCodes: 0, skipped: false };
     // Refresh tokens before sessions: a session is deleted only once it has no token left.
     const passes: [Table, (tx: Tx, after: string | null) => Promise<Batch>][] = [
       ['refreshTokens', (tx, after) => this.sessions.pruneRefreshTokens(tx, accessTokenTtl + grace, after, limit)],
       ['sessions', (tx, after) => this.sessions.pruneSessions(tx, accessTokenTtl + grace, after, limit)],
       ['revocations', (tx, after) => this.revocations.pruneExpired(tx, grace, after, limit)],
       ['webhookEvents', (tx, after) => this.webhooks.pruneEvents(tx, grace, after, limit)],
+      ['authorizationCodes', (tx, after) => this.sessions.pruneAuthorizationCodes(tx, accessTokenTtl + grace, after, limit)],
     ];
     for (const [table, prune] of passes) {
       let after: string | null = null;
@@ -152,7 +155,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   private report(counts: RetentionCounts, started: number, why?: string): RetentionCounts {
     this.rounds?.inc({ result: counts.skipped ? 'skipped' : 'done' });
-    const line = `retention pruned ${counts.refreshTokens} refresh tokens, ${counts.sessions} sessions, ${counts.revocations} revocation records, ${counts.webhookEvents} webhook events in ${Date.now() - started} ms`;
+    const line = `retention pruned ${counts.refreshTokens} refresh tokens, ${counts.sessions} sessions, ${counts.revocations} revocation records, ${counts.webhookEvents} webhook events, ${counts.authorizationCodes} authorization codes in ${Date.now() - started} ms`;
     this.logger.log(why ? `${line} (${why}: round ended early)` : line);
     return counts;
   }

@@ -84,7 +84,7 @@ describe('the OpenAPI document', () => {
     expect(gaps).toEqual([]);
   });
 
-  it('names only codes of the catalogue, and answers API errors as problem+json, OAuth errors as RFC 6749 JSON and console errors as pages', () => {
+  it('names only codes of the catalogue, and answers API errors as problem+json, OAuth errors as RFC 6749 JSON and console and hosted-page errors as pages', () => {
     const problem = committed.components?.schemas?.Problem as { properties: { code: { enum: string[] } } };
     expect(problem.properties.code.enum).toEqual(
       declaredErrors()
@@ -97,7 +97,9 @@ describe('the OpenAPI document', () => {
         const op = (item as Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>)[m];
         if (!op) continue;
         const console = p === '/admin' || (p.startsWith('/admin/') && !p.startsWith('/admin/api/'));
-        const expected = p.startsWith('/oauth/') ? 'application/json' : console ? 'text/html' : 'application/problem+json';
+        // The hosted sign-in and logout pages are pages too.
+        const hosted = ['/oauth/authorize', '/oauth/logout', '/oauth/assets/sign-in.css'].includes(p);
+        const expected = console || hosted ? 'text/html' : p.startsWith('/oauth/') ? 'application/json' : 'application/problem+json';
         for (const [status, response] of Object.entries(op.responses)) {
           if (Number(status) >= 400 && Object.keys(response.content ?? {}).join() !== expected) wrong.push(`${m} ${p} ${status}`);
         }

@@ -37,6 +37,17 @@ describe('openid-client runs the authorization code flow and RP-initiated logout
   afterAll(() => t?.close());
 
   it('discovers the authorization endpoint, gets a code through the hosted page, and verifies the ID token', async () => {
+    expect(config.serverMetadata()).toMatchObject({
+      authorization_endpoint: `${t.url}/oauth/authorize`,
+      end_session_endpoint: `${t.url}/oauth/logout`,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      id_token_signing_alg_values_supported: ['ES256'],
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
+      scopes_supported: expect.arrayContaining(['openid', 'email', 'profile']),
+      grant_types_supported: expect.arrayContaining(['authorization_code']),
+    });
     const user = await createUser(t.app);
     const codeVerifier = randomPKCECodeVerifier();
     const state = randomState();

@@ -46,6 +46,14 @@ const PUBLIC_ROUTES = [
   'POST /admin/logout',
   'GET /admin/assets/console.css',
   'GET /admin/assets/console.js',
+  // The hosted sign-in page (the browser has no token yet: the authorization request and the form's
+  // CSRF token are checked), RP-initiated logout (an id_token_hint or the user's confirmation), and
+  // the page's stylesheet.
+  'GET /oauth/authorize',
+  'POST /oauth/authorize',
+  'GET /oauth/logout',
+  'POST /oauth/logout',
+  'GET /oauth/assets/sign-in.css',
   ...DOCS_ROUTES,
 ].sort();
 

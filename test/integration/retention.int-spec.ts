@@ -38,8 +38,8 @@ async function instance(url: string, env: Record<string, string> = {}): Promise<
 }
 
 interface Seeded {
-  prunable: { sessions: string[]; refreshTokens: string[]; revocations: string[]; webhookEvents: string[] };
-  kept: { sessions: string[]; refreshTokens: string[]; revocations: string[]; webhookEvents: string[] };
+  prunable: { sessions: string[]; refreshTokens: string[]; revocations: string[]; webhookEvents: string[]; authorizationCodes: string[] };
+  kept: { sessions: string[]; refreshTokens: string[]; revocations: string[]; webhookEvents: string[]; authorizationCodes: string[] };
   /** The used refresh token of a live session: reuse detection needs it. */
   usedTokenOfLiveSession: string;
 }
@@ -48,8 +48,8 @@ interface Seeded {
 async function seed(sql: Database, copies: number): Promise<Seeded> {
   const [user] = await sql.query<{ id: string }>(`INSERT INTO users (email, password_hash) VALUES ($1, 'x') RETURNING id`, [email('retention')]);
   const s: Seeded = {
-    prunable: { sessions: [], refreshTokens: [], revocations: [], webhookEvents: [] },
-    kept: { sessions: [], refreshTokens: [], revocations: [], webhookEvents: [] },
+    prunable: { sessions: [], refreshTokens: [], revocations: [], webhookEvents: [], authorizationCodes: [] },
+    kept: { sessions: [], refreshTokens: [], revocations: [], webhookEvents: [], authorizationCodes: [] },
     usedTokenOfLiveSession: '',
   };
   const [sub] = await sql.query<{ id: string }>(`INSERT INTO webhook_subscriptions (url, secret_enc) VALUES ('https://hooks.example.com/x', 'sealed') RETURNING id`);
@@ -78,6 +78,16 @@ async function seed(sql: Database, copies: number): Promise<Seeded> {
     );
     return row.id;
   };
+  /** An authorization code that expired (or expires) `expires` from now, issued in the live session `sid`. */
+  const code = async (sid: string, expires: string) => {
+    const hash = `code-${Math.random()}`;
+    await sql.query(
+      `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, user_id, sign_in_session_id, auth_time, expires_at)
+       VALUES ($1, 'retention-client', 'https://app.example.com/cb', 'openid', $2, $3, now(), now() + $4::interval)`,
+      [hash, user.id, sid, expires],
+    );
+    return hash;
+  };
   const revocation = async (honourUntil: string) => {
     const [row] = await sql.query<{ id: string }>(`INSERT INTO revocations (kind, subject, honour_until) VALUES ('sid', $1, now() + $2::interval) RETURNING id::text`, [`s-${Math.random()}`, honourUntil]);
     return row.id;
@@ -100,6 +110,9 @@ async function seed(sql: Database, copies: number): Promise<Seeded> {
     s.kept.refreshTokens.push(used, await token(live, '20 days', false));
     s.usedTokenOfLiveSession ||= used;
     s.prunable.refreshTokens.push(await token(live, '-8 days', true));
+    // Codes: long expired (past the grace plus ACCESS_TOKEN_TTL) go; recently expired or live stay.
+    s.prunable.authorizationCodes.push(await code(live, '-8 days'));
+    s.kept.authorizationCodes.push(await code(live, '-1 hour'), await code(live, '1 minute'));
     // Ended, but not long enough ago: a day ago, an hour ago, and 7 days 5 minutes ago (past the grace, not past grace + ACCESS_TOKEN_TTL).
     for (const [expires, idle, revoked] of [
       ['20 days', '10 days', '-1 day'],
@@ -119,14 +132,15 @@ async function seed(sql: Database, copies: number): Promise<Seeded> {
   return s;
 }
 
-const ids = async (sql: Database, table: 'sessions' | 'refresh_tokens' | 'revocations' | 'webhook_events') => (await sql.query<{ id: string }>(`SELECT id::text AS id FROM ${table}`)).map((r) => r.id).sort();
+const ids = async (sql: Database, table: 'sessions' | 'refresh_tokens' | 'revocations' | 'webhook_events' | 'authorization_codes') =>
+  (await sql.query<{ id: string }>(`SELECT ${table === 'authorization_codes' ? 'code_hash' : 'id::text'} AS id FROM ${table}`)).map((r) => r.id).sort();
 /** The pruned-rows counter of one instance's registry, for one table. */
 async function prunedSeries(app: INestApplicationContext, table: string): Promise<number> {
   const text = await app.get(Metrics).scrape();
   const m = new RegExp(`^latchkey_retention_pruned_rows_total\\{table="${table}"\\} (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
 }
-const sum = (runs: RetentionCounts[], key: 'sessions' | 'refreshTokens' | 'revocations' | 'webhookEvents') => runs.reduce((n, r) => n + r[key], 0);
+const sum = (runs: RetentionCounts[], key: 'sessions' | 'refreshTokens' | 'revocations' | 'webhookEvents' | 'authorizationCodes') => runs.reduce((n, r) => n + r[key], 0);
 
 describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`, () => {
   let db: TestDatabase;
@@ -167,6 +181,8 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
     expect(sum(rounds, 'sessions')).toBe(seeded.prunable.sessions.length);
     expect(sum(rounds, 'revocations')).toBe(seeded.prunable.revocations.length);
     expect(sum(rounds, 'webhookEvents')).toBe(seeded.prunable.webhookEvents.length);
+    expect(sum(rounds, 'authorizationCodes')).toBe(seeded.prunable.authorizationCodes.length);
+    expect(await ids(sql, 'authorization_codes')).toEqual([...seeded.kept.authorizationCodes].sort());
     expect(await ids(sql, 'webhook_events')).toEqual([...seeded.kept.webhookEvents].sort());
     expect(await ids(sql, 'sessions')).toEqual([...seeded.kept.sessions].sort());
     expect(await ids(sql, 'refresh_tokens')).toEqual([...seeded.kept.refreshTokens].sort());
@@ -182,11 +198,12 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
       ['sessions', seeded.prunable.sessions],
       ['revocations', seeded.prunable.revocations],
       ['webhook_events', seeded.prunable.webhookEvents],
+      ['authorization_codes', seeded.prunable.authorizationCodes],
     ] as const) {
       expect((await prunedSeries(a, table)) + (await prunedSeries(b, table))).toBe(rows.length);
     }
     // Nothing is left for the next round.
-    expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, skipped: false });
+    expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, authorizationCodes: 0, skipped: false });
   });
 
   (onRealPostgres ? it : it.skip)('skips a row another transaction holds, and keeps its session until its last token is gone (PostgreSQL)', async () => {
@@ -204,6 +221,7 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
         sessions: seeded.prunable.sessions.length - 1,
         revocations: seeded.prunable.revocations.length,
         webhookEvents: seeded.prunable.webhookEvents.length,
+        authorizationCodes: seeded.prunable.authorizationCodes.length,
         skipped: false,
       });
       expect(await ids(sql, 'refresh_tokens')).toEqual([...seeded.kept.refreshTokens, held.id].sort());
@@ -212,7 +230,7 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
     } finally {
       await other.end();
     }
-    expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 1, sessions: 1, revocations: 0, webhookEvents: 0, skipped: false });
+    expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 1, sessions: 1, revocations: 0, webhookEvents: 0, authorizationCodes: 0, skipped: false });
     expect(await ids(sql, 'sessions')).toEqual([...seeded.kept.sessions].sort());
   });
 
@@ -223,7 +241,7 @@ describe(`retention on ${onRealPostgres ? 'PostgreSQL' : 'the embedded PGlite'}`
     try {
       await other.query('BEGIN');
       await other.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [RETENTION_LOCK_KEY]);
-      expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, skipped: true });
+      expect(await a.get(RetentionService).run()).toEqual({ refreshTokens: 0, sessions: 0, revocations: 0, webhookEvents: 0, authorizationCodes: 0, skipped: true });
       await other.query('COMMIT');
     } finally {
       await other.end();

@@ -1,12 +1,12 @@
 import { Controller, Get, Header, Post, Req, Res } from '@nestjs/common';
-import { ApiConsumes, ApiExcludeEndpoint, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/config.schema.js';
 import { randomToken, sha256 } from '../../infra/crypto/secrets.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { HttpErrors } from '../../infra/errors/http.errors.js';
 import { Public } from '../../infra/http/credential.decorator.js';
-import { ApiHtmlErrors, ApiOAuthErrors } from '../../infra/http/openapi.js';
+import { ApiHtmlErrors } from '../../infra/http/openapi.js';
 import { ClientsService } from '../../tokens/clients/clients.service.js';
 import { AuthorizationCodeRepository } from '../../tokens/codes/authorization-code.repository.js';
 import type { Session } from '../../tokens/sessions/session.repository.js';
@@ -22,6 +22,17 @@ export const CODE_TTL_SECONDS = 60;
 const MAX_QUERY = 8192;
 
 const HTML = { 'text/html': { schema: { type: 'string' } } };
+/** What the authorization endpoint sends back to a checked redirect URI (RFC 6749 section 4.1.2.1, OpenID Connect Core 3.1.2.6). */
+const REDIRECT_ERRORS = [
+  OAuthErrors.INVALID_REQUEST,
+  OAuthErrors.UNAUTHORIZED_CLIENT,
+  OAuthErrors.UNSUPPORTED_RESPONSE_TYPE,
+  OAuthErrors.INVALID_SCOPE,
+  OAuthErrors.LOGIN_REQUIRED,
+  OAuthErrors.REQUEST_NOT_SUPPORTED,
+  OAuthErrors.REQUEST_URI_NOT_SUPPORTED,
+  OAuthErrors.REGISTRATION_NOT_SUPPORTED,
+];
 
 /**
  * RFC 6749 section 4.1 with PKCE (RFC 7636, S256 only) and OpenID Connect: the authorization
@@ -61,8 +72,7 @@ export class AuthorizeController {
   @ApiQuery({ name: 'max_age', required: false, schema: { type: 'integer', minimum: 0 } })
   @ApiProduces('text/html')
   @ApiResponse({ status: 200, description: 'The hosted sign-in page (HTML).', content: HTML })
-  @ApiResponse({ status: 303, description: 'Back to `redirect_uri` with `code` (or `error`), `state` and `iss`.' })
-  @ApiOAuthErrors(OAuthErrors.INVALID_REQUEST, OAuthErrors.UNAUTHORIZED_CLIENT, OAuthErrors.UNSUPPORTED_RESPONSE_TYPE, OAuthErrors.INVALID_SCOPE, OAuthErrors.LOGIN_REQUIRED, OAuthErrors.REQUEST_NOT_SUPPORTED, OAuthErrors.REQUEST_URI_NOT_SUPPORTED, OAuthErrors.REGISTRATION_NOT_SUPPORTED)
+  @ApiResponse({ status: 303, description: `Back to \`redirect_uri\` with \`code\`, \`state\` and \`iss\`; or, once the client and the URI are known good, with \`error\` (${REDIRECT_ERRORS.map((e) => `\`${e.oauth}\``).join(', ')}), \`error_description\`, \`state\` and \`iss\`.` })
   @ApiHtmlErrors(OAuthErrors.INVALID_AUTHORIZATION_REQUEST, HttpErrors.INTERNAL, HttpErrors.SERVICE_UNAVAILABLE)
   async authorize(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const raw = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
@@ -110,7 +120,10 @@ export class AuthorizeController {
   @Get('assets/sign-in.css')
   @Header('content-type', 'text/css; charset=utf-8')
   @Header('cache-control', 'public, max-age=3600')
-  @ApiExcludeEndpoint()
+  @ApiOperation({ summary: 'The hosted pages’ stylesheet', description: 'The only source of style their CSP allows.' })
+  @ApiProduces('text/css')
+  @ApiResponse({ status: 200, description: 'The stylesheet.', content: { 'text/css': { schema: { type: 'string' } } } })
+  @ApiHtmlErrors(HttpErrors.BAD_REQUEST, HttpErrors.INTERNAL)
   stylesheet(): string {
     return SIGN_IN_CSS;
   }

@@ -18,7 +18,7 @@ const FIRST_UUID = '00000000-0000-0000-0000-000000000000';
 const ENDED = `least(coalesce(s.revoked_at, 'infinity'::timestamptz), s.expires_at, s.idle_expires_at)`;
 
 /**
- * Retention of `sessions` and `refresh_tokens`: deletes, one short batch at a time, what can no
+ * Retention of `sessions`, `refresh_tokens` and `authorization_codes`: deletes, one short batch at a time, what can no
  * longer be presented or shown. Each batch walks the primary key from `afterId` (one pass over the
  * table per round), skips rows another transaction holds (a refresh in flight) and runs in the
  * caller's transaction.
@@ -53,6 +53,21 @@ export class SessionRetentionRepository {
         ORDER BY s.id LIMIT $3 FOR UPDATE OF s SKIP LOCKED`,
       `DELETE FROM sessions WHERE id IN (SELECT id FROM pick) RETURNING id`,
       [afterId ?? FIRST_UUID, olderThanSeconds, limit],
+    );
+  }
+
+  /**
+   * Authorization codes that expired more than `olderThanSeconds` ago. Until then a replayed code is
+   * still recognised (and revokes what its first redemption issued); after, it is merely unknown.
+   */
+  async pruneAuthorizationCodes(tx: Tx, olderThanSeconds: number, afterHash: string | null, limit: number): Promise<PruneBatch> {
+    return this.batch(
+      tx,
+      `SELECT code_hash AS id FROM authorization_codes
+        WHERE code_hash > $1 AND expires_at < now() - make_interval(secs => $2)
+        ORDER BY code_hash LIMIT $3 FOR UPDATE SKIP LOCKED`,
+      `DELETE FROM authorization_codes WHERE code_hash IN (SELECT id FROM pick) RETURNING code_hash`,
+      [afterHash ?? '', olderThanSeconds, limit],
     );
   }
 
