@@ -1,6 +1,6 @@
 import './gc-tuning.js';
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module.js';
@@ -10,6 +10,9 @@ import { DatabaseModule } from './infra/database/database.module.js';
 import { openDatabase } from './infra/database/open-database.js';
 import { LoggingModule } from './infra/logging/logging.module.js';
 import { loadStartupConfig } from './startup-config.js';
+import { logoutTokenSignerProvider } from './revocation/logout-token-signing.js';
+import { TokensModule } from './tokens/tokens.module.js';
+import { LogoutTokenSigner } from './webhooks/logout-token-signer.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 /**
@@ -29,7 +32,11 @@ async function main(): Promise<void> {
     throw err;
   }
   const database = await openDatabase(config);
-  @Module({ imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(database.url), AuditModule, WebhooksModule] })
+  // Back-channel logout tokens are signed at delivery, with the service's keys.
+  @Global()
+  @Module({ imports: [TokensModule], providers: [logoutTokenSignerProvider], exports: [LogoutTokenSigner] })
+  class LogoutTokenSigning {}
+  @Module({ imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule.forRoot(database.url), AuditModule, LogoutTokenSigning, WebhooksModule] })
   class WorkerModule {}
   const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));

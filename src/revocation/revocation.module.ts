@@ -7,6 +7,8 @@ import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { DenylistStore } from './denylist.store.js';
+import { logoutTokenSignerProvider } from './logout-token-signing.js';
+import { LogoutTokenSigner } from '../webhooks/logout-token-signer.js';
 import { DenylistSync } from './denylist-sync.service.js';
 import { MemoryDenylistStore } from './memory-denylist.store.js';
 import { SqlRevocationRepository } from './persistence/sql-revocation.repository.js';
@@ -19,7 +21,8 @@ import { RevocationService } from './revocation.service.js';
 /**
  * The revocation door. Only `RevocationService` (to revoke) and `RevocationChecker` (to ask) leave
  * this module: the denylist and its sync are reachable through them alone. `RevocationRetention`
- * (the retention job's) deletes only records no longer in force.
+ * (the retention job's) deletes only records no longer in force. `LogoutTokenSigner` is the webhook
+ * worker's, for back-channel logout tokens.
  */
 @Global()
 @Module({
@@ -29,6 +32,7 @@ import { RevocationService } from './revocation.service.js';
     DenylistSync,
     RevocationChecker,
     RevocationRetention,
+    logoutTokenSignerProvider,
     { provide: RevocationRepository, useClass: SqlRevocationRepository },
     {
       provide: DenylistStore,
@@ -36,6 +40,6 @@ import { RevocationService } from './revocation.service.js';
       useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisDenylistStore(redis, config.redisKeyPrefix) : new MemoryDenylistStore()),
     },
   ],
-  exports: [RevocationService, RevocationChecker, RevocationRetention],
+  exports: [RevocationService, RevocationChecker, RevocationRetention, LogoutTokenSigner],
 })
 export class RevocationModule {}

@@ -6,7 +6,6 @@ import { DomainError } from '../infra/errors/domain-error.js';
 import { ClientRevocationPort } from '../tokens/clients/client.revocation-port.js';
 import { ClientsService } from '../tokens/clients/clients.service.js';
 import { KeyService } from '../tokens/keys/key.service.js';
-import { OidcTokens } from '../tokens/oidc-tokens.js';
 import { SigningKeyRevocationPort } from '../tokens/keys/signing-key.revocation-port.js';
 import { SessionRevocationPort } from '../tokens/sessions/session.revocation-port.js';
 import { TokensErrors } from '../tokens/tokens.errors.js';
@@ -65,7 +64,6 @@ export class RevocationService {
     private readonly denylist: DenylistStore,
     private readonly sync: DenylistSync,
     private readonly outbox: WebhookOutbox,
-    private readonly oidc: OidcTokens,
     private readonly config: AppConfig,
   ) {}
 
@@ -223,15 +221,14 @@ export class RevocationService {
 
   /**
    * OpenID Connect Back-Channel Logout: each client session that ended, of a client with a
-   * `backchannel_logout_uri`, gets a logout token there, written in the same transaction as the
-   * revocation. (The panic button ends every session without listing them: its notice is the
+   * `backchannel_logout_uri`, gets a logout token there: the delivery is written in the same
+   * transaction as the revocation (the worker signs the token at each attempt). (The panic button ends every session without listing them: its notice is the
    * `revocation.global` webhook.)
    */
   private async backchannelLogout(tx: Tx, records: RevocationRecord[]): Promise<void> {
     const sids = records.filter((r) => r.kind === 'sid').map((r) => r.subject);
     for (const s of await this.sessions.backchannelTargets(tx, sids)) {
-      const logoutToken = this.oidc.logoutToken({ sub: s.userId, sid: s.sid, clientId: s.clientId });
-      await this.outbox.emitBackchannelLogout(tx, { clientId: s.clientId, url: s.uri, sid: s.sid, sub: s.userId, logoutToken });
+      await this.outbox.emitBackchannelLogout(tx, { clientId: s.clientId, url: s.uri, sid: s.sid, sub: s.userId });
     }
   }
 

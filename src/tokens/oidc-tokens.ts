@@ -59,10 +59,10 @@ export class OidcTokens {
   }
 
   /** Back-Channel Logout 1.0 section 2.4: `iss`, `aud`, `iat`, `exp`, `jti`, `events`, `sub` and `sid`; never a `nonce`. */
-  logoutToken(l: { sub: string; sid: string; clientId: string }): string {
+  logoutToken(l: { sub: string; sid: string; clientId: string; jti?: string }): string {
     const iat = Math.floor(Date.now() / 1000);
     return this.sign(
-      { iss: this.config.issuer, aud: l.clientId, iat, exp: iat + 120, jti: randomUUID(), events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, sub: l.sub, sid: l.sid },
+      { iss: this.config.issuer, aud: l.clientId, iat, exp: iat + 120, jti: l.jti ?? randomUUID(), events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, sub: l.sub, sid: l.sid },
       'logout+jwt',
     );
   }

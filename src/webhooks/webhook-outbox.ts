@@ -25,13 +25,13 @@ export class WebhookOutbox {
   ) {}
 
   /**
-   * OpenID Connect Back-Channel Logout: a signed logout token for a client's receiver, written in the
-   * revocation's transaction and delivered like a webhook (durable, retried, SSRF-guarded), as a form
-   * POST. Its events count under `backchannel:<client_id>`, apart from the webhook subscribers' subjects.
+   * OpenID Connect Back-Channel Logout: a logout for a client's receiver, written in the revocation's
+   * transaction and delivered like a webhook (durable, retried, SSRF-guarded), as a form POST of a
+   * logout token the worker signs at each attempt (same `jti`). Its events count under `backchannel:<client_id>`, apart from the webhook subscribers' subjects.
    */
-  async emitBackchannelLogout(tx: Tx, l: { clientId: string; url: string; sid: string; sub: string; logoutToken: string }): Promise<void> {
+  async emitBackchannelLogout(tx: Tx, l: { clientId: string; url: string; sid: string; sub: string }): Promise<void> {
     const receiver = await this.subscriptions.backchannelReceiver(tx, l.clientId, l.url, this.encryption.encrypt(newWebhookSecret()));
-    const body = { type: 'backchannel.logout', timestamp: new Date().toISOString(), data: { client_id: l.clientId, sid: l.sid, sub: l.sub, logout_token: l.logoutToken } };
+    const body = { type: 'backchannel.logout', timestamp: new Date().toISOString(), data: { client_id: l.clientId, sid: l.sid, sub: l.sub, jti: randomUUID() } };
     const rows = await this.store.insertEvent(tx, { id: randomUUID(), type: 'backchannel.logout', subject: `backchannel:${l.clientId}`, auditId: null, body }, [receiver]);
     await this.queue.enqueue(
       tx,

@@ -90,12 +90,15 @@ describe('authorization code flow with PKCE', () => {
 
     const codeFor = async (client: TestClient, redirectUri: string, challenge?: string) => (await authorizeCode(new Browser(t), { clientId: client.clientId, redirectUri, scope: 'openid', challenge }, user)).code;
 
-    it('a wrong or a missing code_verifier (invalid_grant)', async () => {
-      const { challenge } = pkce();
-      const wrong = await redeem(spa, await codeFor(spa, SPA_CB, challenge), SPA_CB, pkce().verifier);
-      expect([wrong.status, wrong.body.error]).toEqual([400, 'invalid_grant']);
-      const missing = await redeem(spa, await codeFor(spa, SPA_CB, challenge), SPA_CB);
-      expect([missing.status, missing.body.error]).toEqual([400, 'invalid_grant']);
+    it('a wrong, a malformed or a missing code_verifier (invalid_grant), without using the code up', async () => {
+      const { verifier, challenge } = pkce();
+      const code = await codeFor(spa, SPA_CB, challenge);
+      for (const attempt of [pkce().verifier, 'short', undefined]) {
+        const r = await redeem(spa, code, SPA_CB, attempt);
+        expect({ attempt, status: r.status, error: r.body.error }).toEqual({ attempt, status: 400, error: 'invalid_grant' });
+      }
+      // An intercepted code presented without its verifier cannot be burned: the app still redeems it.
+      expect((await redeem(spa, code, SPA_CB, verifier)).status).toBe(200);
     });
 
     it('plain PKCE, and a public client without PKCE (sent back to the client as invalid_request)', async () => {
@@ -123,11 +126,13 @@ describe('authorization code flow with PKCE', () => {
 
     it('a code redeemed by another client, or with another redirect URI', async () => {
       const { verifier, challenge } = pkce();
-      const stolen = await redeem(web, await codeFor(spa, SPA_CB, challenge), SPA_CB, verifier);
+      const code = await codeFor(spa, SPA_CB, challenge);
+      const stolen = await redeem(web, code, SPA_CB, verifier);
       expect([stolen.status, stolen.body.error]).toEqual([400, 'invalid_grant']);
-      const other = pkce();
-      const elsewhere = await redeem(spa, await codeFor(spa, SPA_CB, other.challenge), 'http://127.0.0.1:5173/callback2', other.verifier);
+      const elsewhere = await redeem(spa, code, 'http://127.0.0.1:5173/callback2', verifier);
       expect([elsewhere.status, elsewhere.body.error]).toEqual([400, 'invalid_grant']);
+      // Neither used it up: the client it was issued to, with its redirect URI, still gets tokens.
+      expect((await redeem(spa, code, SPA_CB, verifier)).status).toBe(200);
     });
 
     it('a redirect URI one character off, or not registered: an error page, and no redirect', async () => {
@@ -168,6 +173,15 @@ describe('authorization code flow with PKCE', () => {
       const attacker = new Browser(t);
       attacker.cookies.set('lk_session', planted);
       expect((await attacker.get(authorizePath({ clientId: spa.clientId, redirectUri: SPA_CB, challenge: pkce().challenge }))).status).toBe(200);
+    });
+
+    it('takes an authorization request by form POST too (OpenID Connect Core 3.1.2.1)', async () => {
+      const browser = new Browser(t);
+      const { challenge } = pkce();
+      const page = await browser.post('/oauth/authorize', { response_type: 'code', client_id: spa.clientId, redirect_uri: SPA_CB, code_challenge: challenge, code_challenge_method: 'S256', state: 'p' }, { origin: 'https://app.example.com' });
+      expect(page.status).toBe(200);
+      const back = await submitSignIn(browser, page, user);
+      expect(redirectQuery(back.location)).toMatchObject({ state: 'p', code: expect.any(String) });
     });
 
     it('a confidential client without PKCE by default, and request objects', async () => {

@@ -121,6 +121,20 @@ describe('single sign-on, RP-initiated logout and back-channel logout', () => {
     await rx.waitFor((r) => r.body.logout_token !== undefined && sidOf(r.body.logout_token!) === sidOf(b.access_token));
   });
 
+  it('signs the logout token afresh at each delivery attempt, with the same jti', async () => {
+    const user = await createUser(t.app);
+    const a = await signIn(new Browser(t), one, CB1, user);
+    rx.script = [503];
+    const admin = await staffApi(t, ['admin']);
+    expect((await admin.call('POST', `/admin/api/users/${user.id}/revoke-sessions`, { reason: 'lost laptop' })).status).toBe(200);
+    const attempts = await rx.waitFor((r) => r.body.logout_token !== undefined && sidOf(r.body.logout_token!) === sidOf(a.access_token), 2);
+    const [first, second] = attempts.map((r) => JSON.parse(Buffer.from(r.body.logout_token!.split('.')[1], 'base64url').toString()) as { jti: string; iat: number; exp: number });
+    expect(attempts.map((r) => r.answered)).toEqual([503, 204]);
+    expect(second.jti).toBe(first.jti);
+    expect(second.iat).toBeGreaterThanOrEqual(first.iat);
+    expect(second.exp).toBeGreaterThan(Math.floor(Date.now() / 1000));
+  });
+
   it('asks for confirmation without a hint, and signs out when the user says so', async () => {
     const user = await createUser(t.app);
     const browser = new Browser(t);

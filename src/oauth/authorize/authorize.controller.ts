@@ -75,7 +75,10 @@ export class AuthorizeController {
   @ApiResponse({ status: 303, description: `Back to \`redirect_uri\` with \`code\`, \`state\` and \`iss\`; or, once the client and the URI are known good, with \`error\` (${REDIRECT_ERRORS.map((e) => `\`${e.oauth}\``).join(', ')}), \`error_description\`, \`state\` and \`iss\`.` })
   @ApiHtmlErrors(OAuthErrors.INVALID_AUTHORIZATION_REQUEST, HttpErrors.INTERNAL, HttpErrors.SERVICE_UNAVAILABLE)
   async authorize(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const raw = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+    await this.authorizeRaw(req, reply, req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+  }
+
+  private async authorizeRaw(req: FastifyRequest, reply: FastifyReply, raw: string): Promise<void> {
     const request = await this.check(raw, reply);
     if (!request) return;
     const session = await this.hosted.current(req);
@@ -85,7 +88,7 @@ export class AuthorizeController {
   }
 
   @Post('authorize')
-  @ApiOperation({ summary: 'The hosted sign-in form', description: 'Posted by the sign-in page: `email`, `password`, the page’s `_csrf` token and the authorization request it was shown for. A right password starts a sign-in session and redirects as the authorization endpoint does; anything else shows the page again with the same answer for an unknown, a wrong and a locked account.' })
+  @ApiOperation({ summary: 'The hosted sign-in form, or an authorization request by POST', description: 'Posted by the sign-in page: `email`, `password`, the page’s `_csrf` token and the `authorization_request` it was shown for. A right password starts a sign-in session and redirects as the authorization endpoint does; anything else shows the page again with the same answer for an unknown, a wrong and a locked account. Without `authorization_request`, the form is an authorization request itself (OpenID Connect Core section 3.1.2.1), answered as `GET /oauth/authorize` answers.' })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiProduces('text/html')
   @ApiResponse({ status: 303, description: 'Signed in: back to `redirect_uri` with `code`, `state` and `iss`.' })
@@ -93,6 +96,8 @@ export class AuthorizeController {
   @ApiHtmlErrors(OAuthErrors.SIGN_IN_FORM_REJECTED, OAuthErrors.INVALID_AUTHORIZATION_REQUEST, HttpErrors.INTERNAL, HttpErrors.SERVICE_UNAVAILABLE)
   async submit(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const body = (req.body ?? {}) as Record<string, unknown>;
+    // OpenID Connect Core section 3.1.2.1: an authorization request may come by form POST too.
+    if (body.authorization_request === undefined) return this.authorizeRaw(req, reply, new URLSearchParams(body as Record<string, string>).toString());
     this.hosted.checkForm(req, body);
     const raw = typeof body.authorization_request === 'string' ? body.authorization_request : '';
     const request = await this.check(raw, reply);

@@ -77,12 +77,12 @@ export class LogoutController {
     // The confirmation page's own form: the user said yes.
     this.hosted.checkForm(req, body);
     const request = await this.check(body.logout_request);
-    await this.signOut(req, reply, request);
+    await this.signOut(req, reply, request, true);
   }
 
   private async handle(req: FastifyRequest, reply: FastifyReply, raw: string): Promise<void> {
     const request = await this.check(raw);
-    if (request.hinted) return this.signOut(req, reply, request);
+    if (request.hinted) return this.signOut(req, reply, request, false);
     const markup = logoutConfirmPage({ csrf: this.hosted.formToken(req, reply), request: raw, clientName: request.client?.name });
     sendHostedPage(reply, markup, { redirectTarget: request.postLogoutRedirectUri });
   }
@@ -107,18 +107,22 @@ export class LogoutController {
     return { hint, client, postLogoutRedirectUri: uri, state: params.state, hinted };
   }
 
-  private async signOut(req: FastifyRequest, reply: FastifyReply, r: LogoutRequest): Promise<void> {
+  /**
+   * Ends the hinted session's sign-in session (and so every app of it), and the browser's own: always
+   * when the user confirmed on the page, and otherwise only when it is the hint's user's (an app may
+   * sign out its own user, not whoever else is signed in on this browser).
+   */
+  private async signOut(req: FastifyRequest, reply: FastifyReply, r: LogoutRequest, confirmed: boolean): Promise<void> {
     const browser = await this.hosted.current(req);
     const ends = new Set<string>();
-    // The browser's own sign-in session, unless the hint is another user's.
-    if (browser && (!r.hint || browser.userId === r.hint.sub)) ends.add(browser.id);
-    // The hinted session's sign-in session (and so every app of it), or the session alone.
+    const endsBrowser = browser !== null && (confirmed || !r.hint || browser.userId === r.hint.sub);
+    if (endsBrowser) ends.add(browser.id);
     if (r.hinted) ends.add(r.hinted.parentId ?? r.hinted.id);
     for (const sid of ends) {
       const userId = sid === browser?.id ? browser.userId : r.hinted!.userId;
       await this.revocation.revokeSession(sid, { actorType: 'user', actorId: userId, reason: 'signed out (RP-initiated logout)', requestId: String(req.id) }, 'session.logout');
     }
-    this.hosted.clear(reply);
+    if (endsBrowser || !browser) this.hosted.clear(reply);
     if (!r.postLogoutRedirectUri) return sendHostedPage(reply, signedOutPage());
     const to = new URL(r.postLogoutRedirectUri);
     if (r.state !== undefined) to.searchParams.append('state', r.state);

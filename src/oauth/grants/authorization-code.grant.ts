@@ -1,16 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/config.schema.js';
-import { constantTimeEqual, randomToken, sha256 } from '../../infra/crypto/secrets.js';
+import { randomToken, sha256 } from '../../infra/crypto/secrets.js';
 import { RevocationService } from '../../revocation/revocation.service.js';
 import { AccessTokenIssuer } from '../../tokens/access-token.issuer.js';
 import { AuthorizationCodeRepository } from '../../tokens/codes/authorization-code.repository.js';
 import { OidcTokens } from '../../tokens/oidc-tokens.js';
 import { SessionRepository } from '../../tokens/sessions/session.repository.js';
-import { invalidGrant, invalidRequest } from '../oauth.errors.js';
+import { invalidGrant } from '../oauth.errors.js';
 import { requireGrant, requireParam, type TokenRequest, type TokenResponse } from './token-request.js';
 
-const INVALID = 'the authorization code is invalid, expired, already used, or was issued to another client or redirect URI';
+const INVALID = 'the authorization code is invalid, expired or already used, or the client, redirect_uri or code_verifier does not match it';
 /** RFC 7636 section 4.1: 43 to 128 unreserved characters. */
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -40,25 +40,22 @@ export class AuthorizationCodeGrant {
     const code = requireParam(params, 'code');
     const redirectUri = requireParam(params, 'redirect_uri');
     const verifier = params.code_verifier;
-    if (verifier !== undefined && !VERIFIER.test(verifier)) throw invalidRequest('the code_verifier must be 43 to 128 unreserved characters');
+    // RFC 7636 section 4.6: a verifier that fails verification, malformed or not, is invalid_grant.
+    if (verifier !== undefined && !VERIFIER.test(verifier)) throw invalidGrant(INVALID);
     if (code.length > 100) throw invalidGrant(INVALID);
 
     const hash = sha256(code);
     const sid = randomUUID();
-    const redemption = await this.codes.redeem(hash, sid);
+    // The bindings are part of the claim: another client, another redirect URI, a wrong or missing
+    // verifier, or a verifier for a code issued without a challenge (RFC 9700 section 2.1.1: a
+    // downgrade attempt) match nothing and use nothing up.
+    const redemption = await this.codes.redeem(hash, sid, { clientId: client.clientId, redirectUri, verifierS256: verifier === undefined ? null : s256(verifier) });
     if (redemption.kind === 'unknown') throw invalidGrant(INVALID);
     if (redemption.kind === 'reused') {
       if (redemption.sessionId) await this.revokeFirstRedemption(redemption.sessionId, req.requestId);
       throw invalidGrant(INVALID);
     }
     const g = redemption.grant;
-    if (g.clientId !== client.clientId || g.redirectUri !== redirectUri) throw invalidGrant(INVALID);
-    if (g.codeChallenge === null) {
-      // RFC 9700 section 2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
-      if (verifier !== undefined) throw invalidGrant(INVALID);
-    } else if (verifier === undefined || !constantTimeEqual(s256(verifier), g.codeChallenge)) {
-      throw invalidGrant('the code_verifier is missing or does not match the code_challenge');
-    }
 
     const now = Date.now();
     const withRefresh = client.grantTypes.includes('refresh_token');

@@ -34,12 +34,14 @@ export type Redemption =
 export abstract class AuthorizationCodeRepository {
   abstract store(codeHash: string, grant: AuthorizationGrant, expiresAt: Date): Promise<void>;
   /**
-   * Marks the code redeemed for the session `sessionId` (about to be created) if it is unused and
-   * unexpired: of two concurrent redemptions exactly one wins. A code redeemed before comes back as
-   * `reused` with the session its first redemption made, and is flagged so that a first redemption
-   * still in flight learns it (see `wasReused`).
+   * Marks the code redeemed for the session `sessionId` (about to be created) if it is unused,
+   * unexpired, and presented with its bindings (the client, the redirect URI, and the S256 of the
+   * verifier, or none for a code issued without a challenge): of two concurrent redemptions exactly
+   * one wins, and a presentation without the bindings uses nothing up (an intercepted code cannot be
+   * burned). A code redeemed before comes back as `reused` with the session its first redemption
+   * made, and is flagged so that a first redemption still in flight learns it (see `wasReused`).
    */
-  abstract redeem(codeHash: string, sessionId: string): Promise<Redemption>;
+  abstract redeem(codeHash: string, sessionId: string, bindings: { clientId: string; redirectUri: string; verifierS256: string | null }): Promise<Redemption>;
   /** Whether the code was presented again after its redemption. */
   abstract wasReused(codeHash: string): Promise<boolean>;
 }
@@ -58,11 +60,12 @@ export class TypeOrmAuthorizationCodeRepository extends AuthorizationCodeReposit
     );
   }
 
-  async redeem(codeHash: string, sessionId: string): Promise<Redemption> {
+  async redeem(codeHash: string, sessionId: string, b: { clientId: string; redirectUri: string; verifierS256: string | null }): Promise<Redemption> {
     const [row] = await this.db.query<CodeRow>(
       `UPDATE authorization_codes SET redeemed_at = now(), session_id = $2
-        WHERE code_hash = $1 AND redeemed_at IS NULL AND expires_at > now() RETURNING *`,
-      [codeHash, sessionId],
+        WHERE code_hash = $1 AND redeemed_at IS NULL AND expires_at > now() AND client_id = $3 AND redirect_uri = $4
+          AND (code_challenge = $5 OR (code_challenge IS NULL AND $5::text IS NULL)) RETURNING *`,
+      [codeHash, sessionId, b.clientId, b.redirectUri, b.verifierS256],
     );
     if (row) {
       return {

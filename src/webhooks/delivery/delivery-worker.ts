@@ -1,12 +1,13 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Job } from 'pg-boss';
 import { AuditLog } from '../../audit/audit-log.js';
 import { AppConfig } from '../../config/config.schema.js';
 import { KeyEncryption } from '../../infra/crypto/key-encryption.js';
 import { Database, type Tx } from '../../infra/database/database.js';
 import type { DeliveryStatus } from '../delivery.js';
-import { type AttemptOutcome, DeliveryStore } from '../persistence/sql-deliveries.js';
+import { type AttemptOutcome, type AttemptWork, DeliveryStore } from '../persistence/sql-deliveries.js';
 import { SubscriptionStore } from '../persistence/sql-subscriptions.js';
+import { LogoutTokenSigner } from '../logout-token-signer.js';
 import { signedHeaders, webhookId } from '../webhook-signing.js';
 import { ATTEMPT_JOB_RETRIES, type AttemptJob, DeliveryQueue, fetchSize } from './delivery-queue.js';
 import { resolveTarget, TargetRefused } from './target.js';
@@ -68,6 +69,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly audit: AuditLog,
     private readonly db: Database,
     private readonly config: AppConfig,
+    @Optional() private readonly logoutTokens?: LogoutTokenSigner,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -173,7 +175,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const secrets = work.sealedSecrets.map((s) => this.encryption.decrypt(s));
     const startedAt = new Date();
     // OpenID Connect Back-Channel Logout 1.0 section 2.5: a form POST of the logout token (signed as a webhook too).
-    const body = work.kind === 'backchannel_logout' ? new URLSearchParams({ logout_token: String(work.body.data.logout_token) }).toString() : JSON.stringify(work.body);
+    const body = work.kind === 'backchannel_logout' ? new URLSearchParams({ logout_token: this.logoutToken(work.body.data) }).toString() : JSON.stringify(work.body);
     const contentType = work.kind === 'backchannel_logout' ? 'application/x-www-form-urlencoded' : 'application/json';
     const result = await this.send(d.url, webhookId(d.eventId), body, secrets, contentType);
     const step = nextStep(result, attempt, manual, this.config.webhookRetryDelays);
@@ -184,9 +186,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     await this.queue.recording(async (tx) => {
       if (!(await this.deliveries.recordAttempt(tx, d.id, outcome, job.id))) return;
       if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt, behind: true }]);
-      if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.subscriptionFailing);
+      if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.subscriptionFailing, work.kind);
     }, more);
     return true;
+  }
+
+  private logoutToken(data: Record<string, unknown>): string {
+    if (!this.logoutTokens) throw new Error('this process cannot sign back-channel logout tokens');
+    return this.logoutTokens.sign({ clientId: String(data.client_id), sub: String(data.sub), sid: String(data.sid), jti: String(data.jti) });
   }
 
   private async send(url: string, msgId: string, body: string, secrets: string[], contentType: string): Promise<AttemptResult> {
@@ -200,9 +207,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     return this.sender.post(target, { ...signedHeaders(msgId, new Date(), body, secrets), 'content-type': contentType }, body, this.config.webhookTimeoutMs);
   }
 
-  /** 410 Gone disables the subscription at once; so does failing without a success for WEBHOOK_DISABLE_AFTER. */
-  private async afterFailure(tx: Tx, subscriptionId: string, gone: boolean, wasFailing: boolean): Promise<void> {
+  /** 410 Gone disables the subscription at once; so does failing without a success for WEBHOOK_DISABLE_AFTER (webhooks only). */
+  private async afterFailure(tx: Tx, subscriptionId: string, gone: boolean, wasFailing: boolean, kind: AttemptWork['kind']): Promise<void> {
     if (!wasFailing) await this.queue.putBehind(tx, subscriptionId);
+    // A client's back-channel logout receiver follows the client, not the webhook API: nobody could
+    // enable it again, so it is never disabled; each logout is still retried, then kept as failed.
+    if (kind === 'backchannel_logout') return;
     const since = await this.subscriptions.markFailing(tx, subscriptionId);
     const tooLong = since !== null && Date.now() - since.getTime() >= this.config.webhookDisableAfter * 1000;
     if (!gone && !tooLong) return;
