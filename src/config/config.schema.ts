@@ -64,6 +64,9 @@ export const configSchema = z
     CONSOLE_IDLE_TIMEOUT: duration(15 * 60, 1, 86400),
     CONSOLE_ABSOLUTE_TIMEOUT: duration(8 * 3600, 60, 7 * 86400),
     CONSOLE_MAX_CODE_FAILURES: int(5, 1, 1000),
+    REVOCATION_CHECK: z.enum(['mirror', 'redis'], { message: 'expected mirror or redis' }).default('mirror'),
+    REVOCATION_LEASE_MS: int(1000, 200, 60000),
+    REVOCATION_ACK_TIMEOUT_MS: int(1500, 100, 60000),
     SIGN_IN_IDLE_TIMEOUT: duration(30 * 60, 60, 30 * 86400),
     SIGN_IN_ABSOLUTE_TIMEOUT: duration(10 * 3600, 60, 365 * 86400),
     PKCE_REQUIRED_FOR_CONFIDENTIAL_CLIENTS: bool(true),
@@ -83,6 +86,10 @@ export const configSchema = z
     // A subscriber that hangs holds its slots until the timeout: it must leave some to the others.
     if (c.WEBHOOK_SUBSCRIPTION_CONCURRENCY >= c.WEBHOOK_CONCURRENCY) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SUBSCRIPTION_CONCURRENCY'], message: `must be less than WEBHOOK_CONCURRENCY (${c.WEBHOOK_CONCURRENCY}), so that one stuck subscriber cannot take every delivery slot` });
+    }
+    // A revoke call must outwait a lapsing lease, so that one instance cut off from Redis turns into a 2xx, not a 503.
+    if (c.REVOCATION_ACK_TIMEOUT_MS <= c.REVOCATION_LEASE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['REVOCATION_ACK_TIMEOUT_MS'], message: `must be more than REVOCATION_LEASE_MS (${c.REVOCATION_LEASE_MS})` });
     }
     if (c.NODE_ENV !== 'production') return;
     if (c.BENCH_SKIP_REVOCATION_CHECK) {
@@ -180,6 +187,11 @@ export class AppConfig {
   readonly consoleAbsoluteTimeout!: number;
   /** Wrong second-factor codes per staff member per sign-in throttle window before the console refuses more. */
   readonly consoleMaxCodeFailures!: number;
+  /** With Redis: `mirror` (the denylist in each instance's memory, fed by Redis) or `redis` (one MGET per request). */
+  readonly revocationCheck!: 'mirror' | 'redis';
+  /** The mirror's lease on Redis's clock, and how long a revoke call waits for acknowledgements. */
+  readonly revocationLeaseMs!: number;
+  readonly revocationAckTimeoutMs!: number;
   /** The hosted sign-in page's session (single sign-on) ends after this many seconds unused, and this many after sign-in. */
   readonly signInIdleTimeout!: number;
   readonly signInAbsoluteTimeout!: number;
@@ -258,6 +270,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     consoleIdleTimeout: Math.min(c.CONSOLE_IDLE_TIMEOUT, c.ACCESS_TOKEN_TTL),
     consoleAbsoluteTimeout: c.CONSOLE_ABSOLUTE_TIMEOUT,
     consoleMaxCodeFailures: c.CONSOLE_MAX_CODE_FAILURES,
+    revocationCheck: c.REVOCATION_CHECK,
+    revocationLeaseMs: c.REVOCATION_LEASE_MS,
+    revocationAckTimeoutMs: c.REVOCATION_ACK_TIMEOUT_MS,
     signInIdleTimeout: Math.min(c.SIGN_IN_IDLE_TIMEOUT, c.SIGN_IN_ABSOLUTE_TIMEOUT),
     signInAbsoluteTimeout: c.SIGN_IN_ABSOLUTE_TIMEOUT,
     pkceRequiredForConfidentialClients: c.PKCE_REQUIRED_FOR_CONFIDENTIAL_CLIENTS,

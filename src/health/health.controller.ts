@@ -59,6 +59,7 @@ export class HealthController {
     if (this.revocations.storeKind === 'in-process') return check.up({ store: 'in-process' });
     try {
       if (!(await this.revocations.intact())) return check.down({ message: 'the revocation denylist is being rebuilt' });
+      if (!this.revocations.accepting()) return check.down({ message: 'this instance is not in step with the revocation feed' });
       return check.up();
     } catch (err) {
       return check.down({ message: (err as Error).message });

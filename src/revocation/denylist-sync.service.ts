@@ -4,6 +4,8 @@ import { DenylistStore, type DenylistEntry } from './denylist.store.js';
 import { type RevocationRecord, RevocationRepository } from './revocation.repository.js';
 
 const POLL_MS = 1000;
+/** How long start-up waits for the store to be ready (the mirror to join); past it, checks fail closed until it is. */
+const READY_WAIT_MS = 5000;
 /** Notes of records written here that the poll has not met after this long are dropped (it met them before they were noted). */
 const NOTE_TTL_MS = 60_000;
 /** At most this many notes: past it they are all dropped (the poll then writes those records again, which is harmless). */
@@ -58,11 +60,15 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
     }
     this.timer = setInterval(() => void this.tick(), POLL_MS);
     this.timer.unref();
+    this.store.start();
+    // The mirror answers its first check once it has joined the feed (a few ms; bounded if Redis is away).
+    await this.store.whenReady(READY_WAIT_MS);
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    await this.store.stop();
   }
 
   /** True while this instance may be missing revocations: checks must fail closed. */
@@ -137,8 +143,8 @@ export class DenylistSync implements OnModuleInit, OnApplicationShutdown {
     }
     const { records, lastId } = await this.repo.since(this.lastId, new Date());
     // What this instance already wrote is skipped; what other instances (or a failed write) left is applied.
-    const missing = records.filter((r) => !this.appliedHere.delete(noteKey(r)));
-    if (missing.length) await this.store.add(missing.map((r) => toEntry(r, Date.now())));
+    const missing = records.filter((r) => !this.appliedHere.delete(noteKey(r)) && !this.store.covers(r));
+    if (missing.length) await this.store.add(missing.map((r) => toEntry(r, Date.now())), { confirm: false });
     this.lastId = lastId;
     const stale = Date.now() - NOTE_TTL_MS;
     for (const [key, at] of this.appliedHere) {

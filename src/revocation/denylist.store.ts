@@ -32,7 +32,8 @@ export type RevokedBy = DenylistKind;
 export abstract class DenylistStore {
   /** The reason this token is refused, or null. Throws RevocationStateUnavailable when it cannot tell. */
   abstract check(token: TokenRef): Promise<RevokedBy | null>;
-  abstract add(entries: DenylistEntry[]): Promise<void>;
+  /** Adds entries; `confirm: false` (a background repair) need not wait for other instances to have them. */
+  abstract add(entries: DenylistEntry[], o?: { confirm?: boolean }): Promise<void>;
   /** Writes every entry in force and marks the denylist complete, atomically. */
   abstract rebuild(entries: DenylistEntry[]): Promise<void>;
   /** False when the store lost its data (Redis flushed, restarted empty, failed over) and needs a rebuild. */
@@ -42,8 +43,23 @@ export abstract class DenylistStore {
     this.lostHandler = handler;
   }
   protected lostHandler?: () => void;
+  /** Starts what the store runs in the background (the mirror's feed). */
+  start(): void {}
+  /** Resolves once the store can answer checks (the mirror: joined the feed), or after `ms`. */
+  whenReady(_ms: number): Promise<void> {
+    return Promise.resolve();
+  }
+  async stop(): Promise<void> {}
+  /** Whether this instance may answer checks now (the mirror: in step with the revocation feed). */
+  accepting(): boolean {
+    return true;
+  }
+  /** Whether this store already holds what the entry says (the mirror, which learns from the feed: nothing to publish again). */
+  covers(_entry: Pick<DenylistEntry, 'kind' | 'subject' | 'cutoffMs'>): boolean {
+    return false;
+  }
   /** Human-readable name for the start-up log and health. */
-  abstract readonly kind: 'redis' | 'in-process';
+  abstract readonly kind: 'redis' | 'redis-mirror' | 'in-process';
 }
 
 /** Applies the MGET answer (or the in-process map's values) in the brief's order. */

@@ -41,7 +41,7 @@ export class RedisDenylistStore extends DenylistStore {
     return `{${this.prefix}}:${SHORT[kind]}:${subject}`;
   }
 
-  private get epochKey(): string {
+  get epochKey(): string {
     return `{${this.prefix}}:epoch`;
   }
 
@@ -76,6 +76,15 @@ export class RedisDenylistStore extends DenylistStore {
     await this.exec(this.queue(this.redis.multi(), entries));
   }
 
+  /**
+   * As `add`, and in the same MULTI appends `fields` to the stream `stream` (capped near
+   * `maxLength` entries); answers the new entry's id.
+   */
+  async addAndAppend(entries: DenylistEntry[], stream: string, fields: string[], maxLength: number): Promise<string> {
+    const results = await this.exec(this.queue(this.redis.multi(), entries).xadd(stream, 'MAXLEN', '~', String(maxLength), '*', ...fields));
+    return String(results.at(-1)![1]);
+  }
+
   async rebuild(entries: DenylistEntry[]): Promise<void> {
     // One MULTI: a flush cannot land between the entries and the epoch that vouches for them.
     await this.exec(this.queue(this.redis.multi(), entries).set(this.epochKey, randomUUID()));
@@ -92,9 +101,10 @@ export class RedisDenylistStore extends DenylistStore {
     return pipeline;
   }
 
-  private async exec(pipeline: ChainableCommander): Promise<void> {
+  private async exec(pipeline: ChainableCommander): Promise<[Error | null, unknown][]> {
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw new RevocationStateUnavailable(failed?.[0]?.message ?? 'denylist write was not executed');
+    return results;
   }
 }

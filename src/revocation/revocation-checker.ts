@@ -34,6 +34,11 @@ export class RevocationChecker {
     return this.store.intact();
   }
 
+  /** False while this instance's mirror is out of step with the feed (health says not ready). */
+  accepting(): boolean {
+    return this.store.accepting();
+  }
+
   async check(token: TokenRef): Promise<RevokedBy | null> {
     if (this.skip) return null;
     if (this.sync.behind) {
@@ -47,7 +52,8 @@ export class RevocationChecker {
     try {
       revokedBy = await this.store.check(token);
     } catch (err) {
-      if (err instanceof RevocationStateUnavailable) this.sync.markDirty();
+      // The mirror catches up by itself (it joins the feed again); the Redis store needs the poll's catch-up.
+      if (err instanceof RevocationStateUnavailable && this.store.kind !== 'redis-mirror') this.sync.markDirty();
       this.metrics?.revocationCheckFailedClosed();
       throw err;
     }

@@ -11,6 +11,7 @@ import { logoutTokenSignerProvider } from './logout-token-signing.js';
 import { LogoutTokenSigner } from '../webhooks/logout-token-signer.js';
 import { DenylistSync } from './denylist-sync.service.js';
 import { MemoryDenylistStore } from './memory-denylist.store.js';
+import { MirrorDenylistStore } from './mirror/mirror-denylist.store.js';
 import { SqlRevocationRepository } from './persistence/sql-revocation.repository.js';
 import { RedisDenylistStore } from './redis-denylist.store.js';
 import { RevocationChecker } from './revocation-checker.js';
@@ -36,8 +37,16 @@ import { RevocationService } from './revocation.service.js';
     { provide: RevocationRepository, useClass: SqlRevocationRepository },
     {
       provide: DenylistStore,
-      inject: [REDIS, AppConfig],
-      useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisDenylistStore(redis, config.redisKeyPrefix) : new MemoryDenylistStore()),
+      inject: [REDIS, AppConfig, RevocationRepository],
+      useFactory: (redis: Redis | null, config: AppConfig, repo: RevocationRepository) => {
+        if (!redis) return new MemoryDenylistStore();
+        const keys = new RedisDenylistStore(redis, config.redisKeyPrefix);
+        if (config.revocationCheck === 'redis') return keys;
+        const lease = config.revocationLeaseMs;
+        return new MirrorDenylistStore(redis, keys, config.redisKeyPrefix, { leaseMs: lease, marginMs: Math.round(lease * 0.3), blockMs: Math.max(20, Math.round(lease / 10)), ackTimeoutMs: config.revocationAckTimeoutMs }, async () =>
+          (await repo.inForce(new Date())).map((r) => ({ kind: r.kind, subject: r.subject, cutoffMs: r.cutoffMs, untilMs: r.honourUntil.getTime() })),
+        );
+      },
     },
   ],
   exports: [RevocationService, RevocationChecker, RevocationRetention, LogoutTokenSigner],

@@ -186,7 +186,7 @@ withRealRedis('metrics on: Redis gone', () => {
     const port = await proxy.start();
     const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    t = await startTestApp({ env: { METRICS_PORT: String(metricsPort), REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: '150' } });
+    t = await startTestApp({ env: { METRICS_PORT: String(metricsPort), REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: '150', REVOCATION_CHECK: 'redis' } });
   });
   afterAll(async () => {
     await t?.close();

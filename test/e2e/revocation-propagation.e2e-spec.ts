@@ -80,13 +80,14 @@ withRealRedis('revocation across two instances sharing PostgreSQL and Redis', ()
   });
 });
 
-withRealRedis('Redis losing the denylist', () => {
+// The per-request MGET path (REVOCATION_CHECK=redis); the mirror's faults: revocation-mirror.e2e-spec.ts.
+withRealRedis('Redis losing the denylist (REVOCATION_CHECK=redis)', () => {
   let t: TestApp;
   let web: TestClient;
   const prefix = testRedisPrefix();
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { REDIS_KEY_PREFIX: prefix } });
+    t = await startTestApp({ env: { REDIS_KEY_PREFIX: prefix, REVOCATION_CHECK: 'redis' } });
     web = await createClient(t.app, { grants: ['password', 'refresh_token'] });
   });
   afterAll(() => t?.close());
@@ -137,7 +138,7 @@ withRealRedis('Redis losing the denylist', () => {
   }, 60_000);
 });
 
-withRealRedis('Redis unreachable or hung', () => {
+withRealRedis('Redis unreachable or hung (REVOCATION_CHECK=redis)', () => {
   let t: TestApp;
   let web: TestClient;
   let proxy: TcpProxy;
@@ -147,7 +148,7 @@ withRealRedis('Redis unreachable or hung', () => {
     const target = redisTarget();
     proxy = new TcpProxy(target.host, target.port);
     const port = await proxy.start();
-    t = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: String(timeoutMs) } });
+    t = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: String(timeoutMs), REVOCATION_CHECK: 'redis' } });
     web = await createClient(t.app, { grants: ['password', 'refresh_token'] });
   });
   afterAll(async () => {

@@ -1,0 +1,54 @@
+/** Lua helpers shared by the scripts: Redis's own clock in ms, and stream-id order ("ms-seq"). */
+const COMMON = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+`;
+
+/**
+ * RENEW (KEYS: members, acks, epoch; ARGV: instance id, applied stream id, epoch, lease ms).
+ * Refuses (-1) when the epoch is not the one the instance joined under (Redis lost its data, or the
+ * denylist was rebuilt): the instance must join again. Otherwise renews the lease on Redis's clock,
+ * records the acknowledgement, drops members dead for a minute, and answers 1 when the lease was
+ * still running before this renewal (membership continuous), 0 when it had lapsed or is new.
+ */
+export const RENEW = `${COMMON}
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
+local now = nowMs()
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local live = score and tonumber(score) > now
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+for _, m in ipairs(dead) do redis.call('HDEL', KEYS[2], m) end
+if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000) end
+if live then return 1 end
+return 0`;
+
+/**
+ * PENDING (KEYS: members, acks, epoch; ARGV: stream id, own instance id). -1 when the epoch is gone
+ * (Redis lost its data: nothing can be confirmed); otherwise the live members, but the caller, that
+ * have not acknowledged the stream id yet.
+ */
+export const PENDING = `${COMMON}
+if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
+local now = nowMs()
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+local out = {}
+for _, m in ipairs(live) do
+  if m ~= ARGV[2] then
+    local a = redis.call('HGET', KEYS[2], m)
+    if not a or before(a, ARGV[1]) then table.insert(out, m) end
+  end
+end
+return out`;
+
+/** LEAVE (KEYS: members, acks; ARGV: instance id): a clean shutdown, so nobody waits for this instance. */
+export const LEAVE = `redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) return 1`;

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RevocationNotPropagated, RevocationStateUnavailable } from '../revocation.errors.js';
+import { DenylistStore, type DenylistEntry, type RevokedBy, type TokenRef } from '../denylist.store.js';
+import type { RedisDenylistStore } from '../redis-denylist.store.js';
+import { DenylistMemory, type MirrorEntry } from './denylist-memory.js';
+import { LEAVE, PENDING, RENEW } from './feed-scripts.js';
+
+/** The timings of the lease (see docs/architecture.md, "The denylist mirror"). */
+export interface MirrorTimings {
+  /** How long a renewal keeps an instance among the live ones, on Redis's clock. */
+  leaseMs: number;
+  /** An instance stops accepting this long before its lease could lapse (clock-rate drift, scheduling). */
+  marginMs: number;
+  /** The longest a revoke call waits for the live instances' acknowledgements before answering 503. */
+  ackTimeoutMs: number;
+  /** How long one read of the feed blocks: the heartbeat, as a renewal follows each read. */
+  blockMs: number;
+}
+
+/** The feed keeps about this many revocations; an instance that fell further behind joins again from PostgreSQL. */
+const FEED_LENGTH = 10_000;
+
+type Row = [kind: DenylistEntry['kind'], subject: string, cutoffMs: number | null, untilMs: number];
+
+/**
+ * The denylist mirrored in this process's memory, fed by a Redis stream, with read-your-revocation
+ * kept by acknowledgement instead of by a round trip per request:
+ * - a revocation writes the Redis keys and appends to the feed in one MULTI, applies itself here,
+ *   then waits until every live instance has acknowledged the feed entry (503 past ackTimeoutMs);
+ * - each instance reads the feed (a blocking XREAD that returns at once on news, else after
+ *   blockMs), applies it, and then renews its lease and acknowledges what it applied, in one script;
+ * - an instance accepts a token only until `sent + leaseMs - marginMs`, where `sent` is when it sent
+ *   the read that preceded a renewal which found its lease unbroken: it stops before any other
+ *   instance can consider its lease lapsed, and so before a revocation can stop waiting for it;
+ * - a new instance, or one whose lease lapsed or whose epoch changed (Redis lost its data), first
+ *   renews (it is then waited for), then notes the feed's tail, loads what PostgreSQL has in force,
+ *   and reads the feed from that tail; it accepts again after the next unbroken renewal.
+ */
+export class MirrorDenylistStore extends DenylistStore {
+  readonly kind = 'redis-mirror' as const;
+  readonly instanceId = randomUUID();
+  private readonly logger = new Logger('DenylistMirror');
+  private memory = new DenylistMemory();
+  private lastId = '0-0';
+  private epoch: string | null = null;
+  private acceptUntil = 0;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private readonly feed: Redis;
+  private readonly keys: { feed: string; members: string; acks: string; epoch: string };
+  private lastWarning = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly store: RedisDenylistStore,
+    prefix: string,
+    private readonly timings: MirrorTimings,
+    /** What PostgreSQL has in force now. */
+    private readonly load: () => Promise<MirrorEntry[]>,
+  ) {
+    super();
+    this.keys = { feed: `{${prefix}}:feed`, members: `{${prefix}}:members`, acks: `{${prefix}}:acks`, epoch: store.epochKey };
+    // Its own connection: a blocking read must not hold up the shared client's commands.
+    this.feed = redis.duplicate({ commandTimeout: timings.blockMs + 1000, enableAutoPipelining: false });
+    this.feed.on('error', () => undefined);
+  }
+
+  override start(): void {
+    this.loop ??= this.run();
+  }
+
+  override async whenReady(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    while (!this.accepting() && performance.now() < until && !this.stopped) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  override async stop(): Promise<void> {
+    this.stopped = true;
+    this.acceptUntil = 0;
+    await this.loop?.catch(() => undefined);
+    await this.redis.eval(LEAVE, 2, this.keys.members, this.keys.acks, this.instanceId).catch(() => undefined);
+    this.feed.disconnect();
+  }
+
+  override accepting(): boolean {
+    return performance.now() < this.acceptUntil;
+  }
+
+  /** Entries held in memory now (the memory benchmark's count). */
+  get entries(): number {
+    return this.memory.size;
+  }
+
+  async check(t: TokenRef): Promise<RevokedBy | null> {
+    if (performance.now() >= this.acceptUntil) throw new RevocationStateUnavailable('this instance is not in step with the revocation feed');
+    return this.memory.check(t);
+  }
+
+  override covers(e: Pick<DenylistEntry, 'kind' | 'subject' | 'cutoffMs'>): boolean {
+    return this.memory.covers(e);
+  }
+
+  /**
+   * Writes the Redis keys and the feed entry in one MULTI, applies them here, and (unless `confirm`
+   * is false: the background repair of DenylistSync) waits for every live instance to acknowledge.
+   */
+  async add(entries: DenylistEntry[], o: { confirm?: boolean } = {}): Promise<void> {
+    const now = Date.now();
+    const rows: Row[] = entries.map((e) => [e.kind, e.subject, e.cutoffMs ?? null, now + Math.ceil(e.ttlSeconds * 1000)]);
+    const id = await this.store.addAndAppend(entries, this.keys.feed, ['r', JSON.stringify(rows)], FEED_LENGTH);
+    this.apply(rows);
+    if (o.confirm !== false) await this.confirmed(id);
+  }
+
+  async rebuild(entries: DenylistEntry[]): Promise<void> {
+    // A new epoch: every instance (this one included) joins again, from PostgreSQL.
+    await this.store.rebuild(entries);
+  }
+
+  intact(): Promise<boolean> {
+    return this.store.intact();
+  }
+
+  /** Waits until no live instance but this one lacks feed entry `id`; 503 past ackTimeoutMs. */
+  private async confirmed(id: string): Promise<void> {
+    const deadline = performance.now() + this.timings.ackTimeoutMs;
+    for (let wait = 0; ; wait = Math.min(wait + 1, 5)) {
+      const pending = (await this.redis.eval(PENDING, 3, this.keys.members, this.keys.acks, this.keys.epoch, id, this.instanceId)) as number | string[];
+      if (pending === -1) throw new RevocationNotPropagated();
+      if (Array.isArray(pending) && pending.length === 0) return;
+      if (performance.now() >= deadline) {
+        this.logger.warn(`revocation not acknowledged within ${this.timings.ackTimeoutMs} ms by ${(pending as string[]).length} instance(s)`);
+        throw new RevocationNotPropagated();
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private apply(rows: Row[]): void {
+    for (const [kind, subject, cutoffMs, untilMs] of rows) this.memory.add({ kind, subject, cutoffMs: cutoffMs ?? undefined, untilMs });
+  }
+
+  private async run(): Promise<void> {
+    let joined = false;
+    while (!this.stopped) {
+      try {
+        if (!joined) {
+          await this.join();
+          joined = true;
+        }
+        const sent = performance.now();
+        const read = (await this.feed.xread('BLOCK', this.timings.blockMs, 'STREAMS', this.keys.feed, this.lastId)) as [string, [string, string[]][]][] | null;
+        for (const [, messages] of read ?? []) {
+          for (const [id, fields] of messages) {
+            const i = fields.indexOf('r');
+            if (i >= 0) this.apply(JSON.parse(fields[i + 1]) as Row[]);
+            this.lastId = id;
+          }
+        }
+        const renewed = await this.renew(this.lastId);
+        if (this.stopped) break;
+        if (renewed === 1) this.acceptUntil = sent + this.timings.leaseMs - this.timings.marginMs;
+        else {
+          // Lapsed (this instance may have missed a revocation that no longer waited for it), or a new epoch.
+          this.acceptUntil = 0;
+          joined = false;
+        }
+        this.memory.expire();
+      } catch (err) {
+        if (this.stopped) break;
+        if (Date.now() - this.lastWarning > 5000) {
+          this.lastWarning = Date.now();
+          this.logger.warn(`revocation feed: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** Counted among the live instances first, then rebuilt from PostgreSQL and the feed's tail. */
+  private async join(): Promise<void> {
+    this.acceptUntil = 0;
+    const epoch = await this.feed.get(this.keys.epoch);
+    if (epoch === null) {
+      // Redis lost its data (or is new): DenylistSync rebuilds it, with a new epoch; try again then.
+      this.lostHandler?.();
+      throw new Error('the denylist is being rebuilt');
+    }
+    this.epoch = epoch;
+    // Acknowledging nothing: every revocation from here on waits for this instance.
+    if ((await this.renew('0-0')) === -1) throw new Error('the denylist epoch changed while joining');
+    const [tail] = (await this.feed.xrevrange(this.keys.feed, '+', '-', 'COUNT', 1)) as [string, string[]][];
+    const fresh = new DenylistMemory();
+    for (const e of await this.load()) fresh.add(e);
+    this.memory = fresh;
+    this.lastId = tail?.[0] ?? '0-0';
+  }
+
+  private async renew(ackId: string): Promise<number> {
+    return (await this.feed.eval(RENEW, 3, this.keys.members, this.keys.acks, this.keys.epoch, this.instanceId, ackId, this.epoch ?? '', this.timings.leaseMs)) as number;
+  }
+}
