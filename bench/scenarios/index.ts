@@ -2,6 +2,7 @@ import type { Scenario } from '../lib/types.js';
 import { denylistMemory } from './denylist-memory.js';
 import { grants } from './grants.js';
 import { propagation } from './propagation.js';
+import { redisLoad } from './redis-load.js';
 import { verify } from './verify.js';
 import { peer } from './peer.js';
 import { storm } from './storm.js';
@@ -13,6 +14,7 @@ export const scenarios: Scenario[] = [
   verify,
   propagation,
   denylistMemory,
+  redisLoad,
   peer,
   storm,
   webhooks,

@@ -47,6 +47,7 @@ interface KindStats {
   issuedOnB: number;
   /** B said 200 to the token after the revoke call returned 2xx: the promise broken. */
   acceptedOnB: number;
+  acceptedOnC: number;
   /** A (where the revoke ran) said 200 after it returned. */
   acceptedOnA: number;
   /** The session's refresh token still worked on B after a session revoke. */
@@ -62,7 +63,7 @@ interface KindStats {
   probeReasons: Record<string, number>;
 }
 
-const newStats = (): KindStats => ({ rounds: 0, issuedOnA: 0, issuedOnB: 0, acceptedOnB: 0, acceptedOnA: 0, refreshAccepted: 0, revokeRetried: 0, revokeNot2xx: 0, revokeMs: [], probeMs: [], probeStatus: {}, probeReasons: {} });
+const newStats = (): KindStats => ({ rounds: 0, issuedOnA: 0, issuedOnB: 0, acceptedOnB: 0, acceptedOnC: 0, acceptedOnA: 0, refreshAccepted: 0, revokeRetried: 0, revokeNot2xx: 0, revokeMs: [], probeMs: [], probeStatus: {}, probeReasons: {} });
 
 /**
  * Read-your-revocation across instances: two servers (A and B) on the same database, Redis prefix,
@@ -72,7 +73,7 @@ const newStats = (): KindStats => ({ rounds: 0, issuedOnA: 0, issuedOnB: 0, acce
  */
 export const propagation: Scenario = {
   name: 'propagation',
-  description: 'revoke on instance A, probe instance B the moment the call returns (must refuse), 1,000 times, 4 kinds',
+  description: 'revoke on instance A, probe instances B and C the moment the call returns (must refuse), 1,000 times, 4 kinds',
   async run({ log, placement }) {
     if (!process.env.REDIS_URL) {
       const reason = 'REDIS_URL is unset: two instances cannot share the in-process revocation store, so there is no propagation to measure';
@@ -93,9 +94,12 @@ export const propagation: Scenario = {
       // has one request in flight at a time here); unpinned otherwise.
       const bPlacement = placementOnCore(placement, 1);
       const b = await startServer({ stores, placement: bPlacement, env: { ISSUER: a.url } });
-      log(`A: ${serverInfo(a)}; B: ${serverInfo(b)}, issuer ${a.url} for both`);
+      // C: a third instance (the mirror's revoke call waits for every live one).
+      const c = await startServer({ stores, placement: bPlacement, env: { ISSUER: a.url } });
+      log(`A: ${serverInfo(a)}; B: ${serverInfo(b)}; C: ${serverInfo(c)}, issuer ${a.url} for all`);
       const onA = new HttpProbe(a.url);
       const onB = new HttpProbe(b.url);
+      const onC = new HttpProbe(c.url);
       try {
         const client = createClient(a);
         const admin = createUser(a, 'an admin passphrase for the bench', ['admin']);
@@ -195,9 +199,14 @@ export const propagation: Scenario = {
             s.revokeRetried++;
             revokeErrors.push({ round: i, kind, attempts: [...failed, revoke].map((r) => ({ status: r.status, ms: r3(r.ms), body: r.body.slice(0, 300) })), serverALog: logProblems(a.output()) });
           }
-          // The moment the revoke call has returned: one probe on B, then one on A.
+          // The moment the revoke call has returned: one probe on B, one on C, then one on A.
           const probe = await onB.send({ path: '/userinfo', headers: bearer });
+          const third = await onC.send({ path: '/userinfo', headers: bearer });
           const own = await onA.send({ path: '/userinfo', headers: bearer });
+          if (third.status === 200) {
+            s.acceptedOnC++;
+            broken.push(`round ${i} (${kind}): C ACCEPTED the token after the revoke call returned ${revoke.status}`);
+          }
           s.revokeMs.push(revoke.ms);
           s.probeMs.push(probe.ms);
           s.probeStatus[probe.status] = (s.probeStatus[probe.status] ?? 0) + 1;
@@ -243,6 +252,7 @@ export const propagation: Scenario = {
         const total = {
           rounds: sum((s) => s.rounds),
           acceptedOnB: sum((s) => s.acceptedOnB),
+          acceptedOnC: sum((s) => s.acceptedOnC),
           acceptedOnA: sum((s) => s.acceptedOnA),
           refreshAccepted: sum((s) => s.refreshAccepted),
           revokeRetried: sum((s) => s.revokeRetried),
@@ -259,10 +269,11 @@ export const propagation: Scenario = {
           }, {}),
         };
         const statusText = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c}×${n}`).join(' ');
-        const row = (name: string, s: { rounds: number; acceptedOnB: number; acceptedOnA: number; refreshAccepted: number; revokeRetried: number; revokeNot2xx: number; probeStatus: Record<string, number> }, rv: ReturnType<typeof summarize>, pr: ReturnType<typeof summarize>): Row => ({
+        const row = (name: string, s: { rounds: number; acceptedOnB: number; acceptedOnC: number; acceptedOnA: number; refreshAccepted: number; revokeRetried: number; revokeNot2xx: number; probeStatus: Record<string, number> }, rv: ReturnType<typeof summarize>, pr: ReturnType<typeof summarize>): Row => ({
           'revoked by': name,
           rounds: s.rounds,
           'accepted on B after': s.acceptedOnB,
+          'accepted on C after': s.acceptedOnC,
           'accepted on A after': s.acceptedOnA,
           'refresh accepted after': name.startsWith('oauth-revoke access') ? '-' : s.refreshAccepted,
           'revoke 503 → retried': s.revokeRetried,
@@ -275,7 +286,7 @@ export const propagation: Scenario = {
         });
         const table = [...KINDS.map((k) => row(k, stats[k], summarize(stats[k].revokeMs), summarize(stats[k].probeMs))), row('all', total, total.revokeMs, total.probeMs)];
 
-        const acceptedAfter = total.acceptedOnB + total.acceptedOnA + total.refreshAccepted;
+        const acceptedAfter = total.acceptedOnB + total.acceptedOnC + total.acceptedOnA + total.refreshAccepted;
         if (acceptedAfter) {
           failures.unshift(`READ-YOUR-REVOCATION BROKEN: ${acceptedAfter} revoked credentials were accepted after the revoke call returned`, ...broken.slice(0, 20));
           process.stdout.write(`\n!!!!!!!! propagation: ${acceptedAfter} REVOKED CREDENTIALS ACCEPTED AFTER THE REVOKE CALL RETURNED !!!!!!!!\n${broken.slice(0, 20).map((l) => `!!   ${l}`).join('\n')}\n\n`);
@@ -288,10 +299,10 @@ export const propagation: Scenario = {
             kinds: KINDS,
             users: USERS,
             stores: stores.description,
-            instances: { A: { url: a.url, cores: a.cores }, B: { url: b.url, cores: b.cores }, issuer: a.url, sharedKeyEncryptionKey: true },
+            instances: { A: { url: a.url, cores: a.cores }, B: { url: b.url, cores: b.cores }, C: { url: c.url, cores: c.cores }, issuer: a.url, sharedKeyEncryptionKey: true },
           },
           figures: {
-            acceptedAfterRevoke: { onB: total.acceptedOnB, onA: total.acceptedOnA, refreshTokensOnB: total.refreshAccepted },
+            acceptedAfterRevoke: { onB: total.acceptedOnB, onC: total.acceptedOnC, onA: total.acceptedOnA, refreshTokensOnB: total.refreshAccepted },
             total,
             byKind: Object.fromEntries(KINDS.map((k) => [k, { ...stats[k], revokeMs: summarize(stats[k].revokeMs), probeMs: summarize(stats[k].probeMs) }])),
             loopSeconds: r1(loopSeconds),
@@ -322,7 +333,9 @@ export const propagation: Scenario = {
       } finally {
         onA.close();
         onB.close();
+        onC.close();
         await b.stop();
+        await c.stop();
         await a.stop();
       }
     } finally {

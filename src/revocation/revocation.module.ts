@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AuditModule } from '../audit/audit.module.js';
 import { AppConfig } from '../config/config.schema.js';
+import { Metrics } from '../infra/metrics/metrics.js';
 import { REDIS } from '../infra/redis/redis.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -37,15 +38,17 @@ import { RevocationService } from './revocation.service.js';
     { provide: RevocationRepository, useClass: SqlRevocationRepository },
     {
       provide: DenylistStore,
-      inject: [REDIS, AppConfig, RevocationRepository],
-      useFactory: (redis: Redis | null, config: AppConfig, repo: RevocationRepository) => {
+      inject: [REDIS, AppConfig, RevocationRepository, { token: Metrics, optional: true }],
+      useFactory: (redis: Redis | null, config: AppConfig, repo: RevocationRepository, metrics?: Metrics) => {
         if (!redis) return new MemoryDenylistStore();
         const keys = new RedisDenylistStore(redis, config.redisKeyPrefix);
         if (config.revocationCheck === 'redis') return keys;
         const lease = config.revocationLeaseMs;
-        return new MirrorDenylistStore(redis, keys, config.redisKeyPrefix, { leaseMs: lease, marginMs: Math.round(lease * 0.3), blockMs: Math.max(20, Math.round(lease / 10)), ackTimeoutMs: config.revocationAckTimeoutMs }, async () =>
+        const mirror = new MirrorDenylistStore(redis, keys, config.redisKeyPrefix, { leaseMs: lease, marginMs: Math.round(lease * 0.3), blockMs: Math.max(20, Math.round(lease / 10)), ackTimeoutMs: config.revocationAckTimeoutMs }, async () =>
           (await repo.inForce(new Date())).map((r) => ({ kind: r.kind, subject: r.subject, cutoffMs: r.cutoffMs, untilMs: r.honourUntil.getTime() })),
         );
+        metrics?.watchMirror({ entries: () => mirror.entries, accepting: () => mirror.accepting() });
+        return mirror;
       },
     },
   ],

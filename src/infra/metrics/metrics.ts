@@ -44,6 +44,7 @@ export class Metrics {
     redisErrors: 0,
     postgresErrors: { query: 0, connect: 0, pool: 0 } as Record<PostgresErrorSource, number>,
     hashQueueDepth: (() => 0) as () => number,
+    mirror: null as { entries: () => number; accepting: () => boolean } | null,
   };
 
   constructor(config: AppConfig) {
@@ -102,6 +103,22 @@ export class Metrics {
         this.set(n.hashQueueDepth());
       },
     });
+    new Gauge({
+      name: `${PREFIX}denylist_mirror_entries`,
+      help: 'Revocations held in this instance’s memory (the denylist mirror; 0 without it). Each leaves at its honour_until.',
+      registers,
+      collect() {
+        this.set(n.mirror?.entries() ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}denylist_mirror_accepting`,
+      help: '1 while this instance’s denylist mirror is in step with the revocation feed (its lease renewed); 0 while it refuses tokens (503). Without the mirror, 1.',
+      registers,
+      collect() {
+        this.set(n.mirror ? Number(n.mirror.accepting()) : 1);
+      },
+    });
     total('redis_errors_total', 'Errors the Redis client reported (connection lost or refused, protocol errors).', () => n.redisErrors);
     new Counter({
       name: `${PREFIX}postgres_errors_total`,
@@ -123,6 +140,11 @@ export class Metrics {
       http.record(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
+  }
+
+  /** The denylist mirror's state, read at each scrape. */
+  watchMirror(mirror: { entries: () => number; accepting: () => boolean }): void {
+    this.n.mirror = mirror;
   }
 
   revocationCheckAccepted(): void {
