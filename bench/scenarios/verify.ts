@@ -233,7 +233,7 @@ export const verify: Scenario = {
       const pacedP99Met = pacedP99Diff <= GOAL_P99_MS;
       const signed = (n: number) => `${n >= 0 ? '+' : ''}${n}`;
       const storeNote = stores.redis
-        ? 'revocation store: Redis (one MGET per request)'
+        ? "revocation store: Redis, mirrored in each instance's memory (REVOCATION_CHECK=mirror: no round trip per request)"
         : '!! REDIS_URL is unset: the check ran against the IN-PROCESS store, so these figures leave out the Redis round trip that matters in production';
 
       const table: Row[] = [

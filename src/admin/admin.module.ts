@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { AuditModule } from '../audit/audit.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { KeyEncryption, loadKeyEncryption } from '../infra/crypto/key-encryption.js';
-import { REDIS } from '../infra/redis/redis.module.js';
+import { REDIS, type RedisClient } from '../infra/redis/redis.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
@@ -39,7 +38,7 @@ import { StaffGuard } from './staff.guard.js';
     {
       provide: ConsoleSessionStore,
       inject: [REDIS, AppConfig],
-      useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisConsoleSessionStore(redis, config.redisKeyPrefix) : new MemoryConsoleSessionStore()),
+      useFactory: (redis: RedisClient | null, config: AppConfig) => (redis ? new RedisConsoleSessionStore(redis, config.redisKeyPrefix) : new MemoryConsoleSessionStore()),
     },
   ],
 })

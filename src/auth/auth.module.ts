@@ -1,10 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
-import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/config.schema.js';
 import { MemoryRateLimiter, RateLimiter, RedisRateLimiter } from '../infra/rate-limit/rate-limiter.js';
-import { REDIS } from '../infra/redis/redis.module.js';
+import { REDIS, type RedisClient } from '../infra/redis/redis.module.js';
 import { PasswordSignIn } from '../oauth/grants/password-sign-in.port.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -36,7 +35,7 @@ import { SignIn } from './sign-in.usecase.js';
     {
       provide: RateLimiter,
       inject: [REDIS, AppConfig],
-      useFactory: (redis: Redis | null, config: AppConfig) => (redis ? new RedisRateLimiter(redis, config.redisKeyPrefix) : new MemoryRateLimiter()),
+      useFactory: (redis: RedisClient | null, config: AppConfig) => (redis ? new RedisRateLimiter(redis, config.redisKeyPrefix) : new MemoryRateLimiter()),
     },
   ],
   exports: [PasswordSignIn, SignIn, RateLimiter, AUTHENTICATORS],

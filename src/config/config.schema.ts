@@ -16,7 +16,11 @@ export const configSchema = z
     DATABASE_POOL_SIZE: int(10, 1, 200),
     DATA_DIR: z.string().min(1).default('./data'),
     MIGRATIONS_RUN: bool(true),
-    REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'Redis'),
+    REDIS_URL: optionalUrl(['redis:', 'rediss:', 'redis-cluster:', 'rediss-cluster:'], 'Redis'),
+    REDIS_CLUSTER_NAT_MAP: z
+      .string()
+      .regex(/^([^\s,=]+:\d+=[^\s,=]+:\d+)(,[^\s,=]+:\d+=[^\s,=]+:\d+)*$/, 'expected announced=reachable pairs, host:port=host:port, comma-separated')
+      .optional(),
     REDIS_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'expected 1 to 64 letters, digits, ":", "_" or "-"')
@@ -187,6 +191,8 @@ export class AppConfig {
   readonly consoleAbsoluteTimeout!: number;
   /** Wrong second-factor codes per staff member per sign-in throttle window before the console refuses more. */
   readonly consoleMaxCodeFailures!: number;
+  /** A Redis Cluster behind NAT: the address each node announces → the address to reach it at. */
+  readonly redisClusterNatMap?: Record<string, { host: string; port: number }>;
   /** With Redis: `mirror` (the denylist in each instance's memory, fed by Redis) or `redis` (one MGET per request). */
   readonly revocationCheck!: 'mirror' | 'redis';
   /** The mirror's lease on Redis's clock, and how long a revoke call waits for acknowledgements. */
@@ -234,6 +240,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: c.DATA_DIR,
     migrationsRun: c.MIGRATIONS_RUN,
     redisUrl: c.REDIS_URL,
+    redisClusterNatMap: c.REDIS_CLUSTER_NAT_MAP
+      ? Object.fromEntries(
+          c.REDIS_CLUSTER_NAT_MAP.split(',').map((pair) => {
+            const [from, to] = pair.split('=');
+            const i = to.lastIndexOf(':');
+            return [from, { host: to.slice(0, i), port: Number(to.slice(i + 1)) }];
+          }),
+        )
+      : undefined,
     redisKeyPrefix: c.REDIS_KEY_PREFIX,
     redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
     metricsPort: c.METRICS_PORT,

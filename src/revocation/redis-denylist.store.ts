@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../infra/redis/redis.module.js';
 import { RevocationStateUnavailable } from './revocation.errors.js';
 import { DenylistStore, type DenylistEntry, type DenylistKind, type RevokedBy, type TokenRef, decide } from './denylist.store.js';
 
@@ -31,7 +32,7 @@ export class RedisDenylistStore extends DenylistStore {
   readonly kind = 'redis' as const;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     super();

@@ -1,9 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { AuditModule } from '../audit/audit.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { Metrics } from '../infra/metrics/metrics.js';
-import { REDIS } from '../infra/redis/redis.module.js';
+import { REDIS, type RedisClient } from '../infra/redis/redis.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
@@ -39,7 +38,7 @@ import { RevocationService } from './revocation.service.js';
     {
       provide: DenylistStore,
       inject: [REDIS, AppConfig, RevocationRepository, { token: Metrics, optional: true }],
-      useFactory: (redis: Redis | null, config: AppConfig, repo: RevocationRepository, metrics?: Metrics) => {
+      useFactory: (redis: RedisClient | null, config: AppConfig, repo: RevocationRepository, metrics?: Metrics) => {
         if (!redis) return new MemoryDenylistStore();
         const keys = new RedisDenylistStore(redis, config.redisKeyPrefix);
         if (config.revocationCheck === 'redis') return keys;

@@ -2,9 +2,55 @@ import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { authGet, createClient, createUser, login, type TestClient } from '../support/fixtures.js';
 import { cleanEnv, startService, type Service, waitFor } from '../support/processes.js';
+import { Redis } from 'ioredis';
+import { spawnSync } from 'node:child_process';
 import { withRealRedis } from '../support/real-redis.js';
+import { canStartCluster, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { TcpProxy, redisTarget } from '../support/tcp-proxy.js';
 import { deleteRedisKeys, freePort, startTestApp, testRedisPrefix, type TestApp } from '../support/test-app.js';
+
+/** Where the suites run: the shared Redis server, or a Redis Cluster of three masters they start. */
+interface Target {
+  /** The REDIS_URL of an instance that reaches Redis directly. */
+  url(): string;
+  /** An instance's environment that reaches Redis only through proxies (one per node), and the proxies. */
+  proxied(): Promise<{ env: Record<string, string>; proxies: TcpProxy[] }>;
+  /** Redis loses every key of the prefix (a flush, a restart without persistence). */
+  loseData(prefix: string): Promise<void>;
+}
+
+const singleServer: Target = {
+  url: () => process.env.REDIS_URL!,
+  async proxied() {
+    const target = redisTarget();
+    const proxy = new TcpProxy(target.host, target.port);
+    const port = await proxy.start();
+    return { env: { REDIS_URL: `redis://127.0.0.1:${port}` }, proxies: [proxy] };
+  },
+  loseData: (prefix) => deleteRedisKeys(prefix),
+};
+
+/** The suites below, on a Redis Cluster this file starts on loopback ports (REDIS_URL=redis-cluster://...). */
+function clusterTarget(cluster: () => RedisCluster): Target {
+  return {
+    url: () => cluster().url,
+    async proxied() {
+      const proxies: TcpProxy[] = [];
+      const pairs: string[] = [];
+      for (const port of cluster().ports) {
+        const proxy = new TcpProxy('127.0.0.1', port);
+        proxies.push(proxy);
+        pairs.push(`127.0.0.1:${port}=127.0.0.1:${await proxy.start()}`);
+      }
+      const entry = pairs[0].split('=')[1];
+      // The seeds are the proxies, and so is every node the cluster announces (REDIS_CLUSTER_NAT_MAP).
+      return { env: { REDIS_URL: `redis-cluster://${entry}`, REDIS_CLUSTER_NAT_MAP: pairs.join(',') }, proxies };
+    },
+    async loseData() {
+      for (const port of cluster().ports) spawnSync('redis-cli', ['-p', String(port), 'flushall']);
+    },
+  };
+}
 
 /** The defaults, written out: a revoke call answers within ACK_TIMEOUT_MS (plus its own work). */
 const LEASE_MS = 1000;
@@ -17,32 +63,31 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * losing its data. In every case a token whose revoke call answered 2xx is never accepted again by
  * any instance, and the revoke call answers 2xx or 503 within its bound, never hangs.
  */
-withRealRedis('the denylist mirror when an instance cannot hear Redis', () => {
+function cannotHearRedis(target: Target) {
   let db: TestDatabase;
   let a: TestApp;
   let b: TestApp;
   let c: TestApp | undefined;
-  let proxy: TcpProxy;
+  let proxies: TcpProxy[] = [];
   let web: TestClient;
   const prefix = testRedisPrefix();
   const keyEncryptionKey = randomBytes(32).toString('base64');
+  const env = () => ({ KEY_ENCRYPTION_KEY: keyEncryptionKey, REDIS_URL: target.url(), REDIS_KEY_PREFIX: prefix, REVOCATION_LEASE_MS: String(LEASE_MS), REVOCATION_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS) });
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const env = { KEY_ENCRYPTION_KEY: keyEncryptionKey, REDIS_KEY_PREFIX: prefix, REVOCATION_LEASE_MS: String(LEASE_MS), REVOCATION_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS) };
-    a = await startTestApp({ database: db, env });
-    const target = redisTarget();
-    proxy = new TcpProxy(target.host, target.port);
-    const port = await proxy.start();
-    // B reaches Redis only through the proxy; its commands time out fast, as in production.
-    b = await startTestApp({ database: db, env: { ...env, ISSUER: a.config.issuer, REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: '200' } });
+    a = await startTestApp({ database: db, env: env() });
+    const proxied = await target.proxied();
+    proxies = proxied.proxies;
+    // B reaches Redis only through the proxies; its commands time out fast, as in production.
+    b = await startTestApp({ database: db, env: { ...env(), ...proxied.env, ISSUER: a.config.issuer, REDIS_COMMAND_TIMEOUT_MS: '200' } });
     web = await createClient(a.app, { grants: ['password', 'refresh_token'] });
-  });
+  }, 60_000);
   afterAll(async () => {
     await c?.app.close();
     await a?.close();
     await b?.close();
-    await proxy?.cut();
+    for (const proxy of proxies) await proxy.cut();
     await db?.drop();
   });
 
@@ -84,8 +129,8 @@ withRealRedis('the denylist mirror when an instance cannot hear Redis', () => {
   }
 
   it.each([
-    ['refuses connections (cut)', () => proxy.cut(), () => proxy.restore()],
-    ['black-holes them (stalled)', () => Promise.resolve(proxy.stall()), () => Promise.resolve(proxy.resume())],
+    ['refuses connections (cut)', () => Promise.all(proxies.map((p) => p.cut())), () => Promise.all(proxies.map((p) => p.restore()))],
+    ['black-holes them (stalled)', async () => proxies.forEach((p) => p.stall()), async () => proxies.forEach((p) => p.resume())],
   ])('never accepts a token revoked while its link to Redis %s; the revoke call answers within its bound', async (_what, fault, heal) => {
     const { tokens } = await freshToken();
     expect((await authGet(b, '/userinfo', tokens.access_token)).status).toBe(200);
@@ -109,7 +154,7 @@ withRealRedis('the denylist mirror when an instance cannot hear Redis', () => {
     const { tokens } = await freshToken();
     expect((await logoutThroughA(tokens.access_token)).status).toBe(204);
     // Closed with the others (passport's strategies are process-wide: the newest app's serve them all).
-    c = await startTestApp({ database: db, env: { KEY_ENCRYPTION_KEY: keyEncryptionKey, REDIS_KEY_PREFIX: prefix, ISSUER: a.config.issuer } });
+    c = await startTestApp({ database: db, env: { ...env(), ISSUER: a.config.issuer } });
     const first = await authGet(c, '/userinfo', tokens.access_token);
     expect(first.status).toBe(401);
     expect((await fetch(`${c.url}/health/ready`)).status).toBe(200);
@@ -119,7 +164,7 @@ withRealRedis('the denylist mirror when an instance cannot hear Redis', () => {
     const { user, tokens: revoked } = await freshToken();
     const live = await login(a, web, user);
     expect((await logoutThroughA(revoked.access_token)).status).toBe(204);
-    await deleteRedisKeys(prefix);
+    await target.loseData(prefix);
     const seen = { revoked: [] as number[], live: [] as number[] };
     for (let i = 0; i < 200; i++) {
       seen.revoked.push((await authGet(a, '/userinfo', revoked.access_token)).status, (await authGet(b, '/userinfo', revoked.access_token)).status);
@@ -131,13 +176,13 @@ withRealRedis('the denylist mirror when an instance cannot hear Redis', () => {
     expect(seen.revoked.filter((s) => s === 200)).toEqual([]);
     expect(seen.live.slice(-2)).toEqual([200, 200]);
   }, 60_000);
-});
+}
 
 /**
  * An instance whose event loop stops (here: the whole process, SIGSTOP) for longer than its lease:
  * the others stop waiting for it, and when it wakes it accepts nothing until it has caught up.
  */
-withRealRedis('the denylist mirror when an instance stops for longer than its lease', () => {
+function stopsLongerThanLease(target: Target) {
   let db: TestDatabase;
   let a: TestApp;
   let b: Service;
@@ -148,10 +193,10 @@ withRealRedis('the denylist mirror when an instance stops for longer than its le
   beforeAll(async () => {
     db = await createTestDatabase();
     const keyEncryptionKey = randomBytes(32).toString('base64');
-    a = await startTestApp({ database: db, env: { KEY_ENCRYPTION_KEY: keyEncryptionKey, REDIS_KEY_PREFIX: prefix } });
+    a = await startTestApp({ database: db, env: { KEY_ENCRYPTION_KEY: keyEncryptionKey, REDIS_URL: target.url(), REDIS_KEY_PREFIX: prefix } });
     const port = await freePort();
     bUrl = `http://127.0.0.1:${port}`;
-    b = startService(cleanEnv({ DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix, KEY_ENCRYPTION_KEY: keyEncryptionKey, PORT: String(port), HOST: '127.0.0.1', ISSUER: a.config.issuer, LOG_LEVEL: 'warn', RETENTION_INTERVAL: 'off' }));
+    b = startService(cleanEnv({ DATABASE_URL: db.url, REDIS_URL: target.url(), REDIS_KEY_PREFIX: prefix, KEY_ENCRYPTION_KEY: keyEncryptionKey, PORT: String(port), HOST: '127.0.0.1', ISSUER: a.config.issuer, LOG_LEVEL: 'warn', RETENTION_INTERVAL: 'off' }));
     if (!(await waitFor(`${bUrl}/health/ready`, 200, 30_000))) throw new Error(`B did not start: ${b.output()}`);
     web = await createClient(a.app, { grants: ['password', 'refresh_token'] });
   }, 60_000);
@@ -188,4 +233,35 @@ withRealRedis('the denylist mirror when an instance stops for longer than its le
     expect(await onB(tokens.access_token)).toBe(401);
     expect(await onB((await login(a, web, user)).access_token)).toBe(200);
   }, 60_000);
+}
+
+withRealRedis('the denylist mirror when an instance cannot hear Redis', () => cannotHearRedis(singleServer));
+withRealRedis('the denylist mirror when an instance stops for longer than its lease', () => stopsLongerThanLease(singleServer));
+
+/** The same suites on a Redis Cluster of three masters, through ioredis's cluster client. */
+const withCluster = (name: string, body: () => void) => {
+  if (canStartCluster()) return describe(name, body);
+  console.warn(`[stands aside] "${name}" needs redis-server and redis-cli on the PATH (CI has them).`);
+  describe.skip(name, body);
+};
+
+withCluster('on a Redis Cluster of three masters', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+  const target = clusterTarget(() => cluster);
+
+  it('spreads its keys over the masters, and keeps the denylist’s in one slot', async () => {
+    const redis = new Redis.Cluster([{ host: '127.0.0.1', port: cluster.ports[0] }]);
+    try {
+      const slots = (await redis.cluster('SLOTS')) as [number, number, ...unknown[]][];
+      expect(slots.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      redis.disconnect();
+    }
+  });
+  describe('the denylist mirror when an instance cannot hear Redis', () => cannotHearRedis(target));
+  describe('the denylist mirror when an instance stops for longer than its lease', () => stopsLongerThanLease(target));
 });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis/redis.module.js';
 
 /** What the server keeps of one console session; the browser holds only its random id. */
 export interface ConsoleSessionData {
@@ -31,7 +31,7 @@ export abstract class ConsoleSessionStore {
 
 export class RedisConsoleSessionStore extends ConsoleSessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     super();

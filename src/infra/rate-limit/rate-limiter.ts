@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.module.js';
 
 /**
  * Port: fixed-window attempt counters for brute-force throttling. An attempt is reserved before it
@@ -34,7 +34,7 @@ return 0`;
 
 export class RedisRateLimiter extends RateLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     super();

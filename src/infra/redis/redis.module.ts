@@ -1,26 +1,59 @@
 import { Global, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { AppConfig } from '../../config/config.schema.js';
 import { Metrics } from '../metrics/metrics.js';
 
 /** The shared Redis client, or null on the embedded default (no REDIS_URL). */
 export const REDIS = Symbol('REDIS');
 
+/** A single Redis server or a Redis Cluster: every key Latchkey uses carries one hash tag, so both take the same commands. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * `redis-cluster://[user:password@]host:port[?seed=host:port&seed=...]` (or `rediss-cluster://` for
+ * TLS) names a Redis Cluster by one or more of its nodes; the client discovers the others.
+ */
+export function clusterSeeds(url: string): { nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean } | null {
+  const u = new URL(url);
+  if (u.protocol !== 'redis-cluster:' && u.protocol !== 'rediss-cluster:') return null;
+  const node = (hostPort: string) => {
+    const i = hostPort.lastIndexOf(':');
+    return { host: hostPort.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(i + 1)) };
+  };
+  return {
+    nodes: [u.host, ...u.searchParams.getAll('seed')].map(node),
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    tls: u.protocol === 'rediss-cluster:',
+  };
+}
+
 /**
  * Fail closed and never hang: every command carries a timeout, and with the offline queue off a
  * command sent while Redis is unreachable fails at once instead of waiting for a reconnect.
  */
-export function createRedis(config: AppConfig): Redis {
-  return new Redis(config.redisUrl!, {
+export function createRedis(config: AppConfig): RedisClient {
+  const options = {
     commandTimeout: config.redisCommandTimeoutMs,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
-    retryStrategy: (times) => Math.min(times * 100, 2000),
+    retryStrategy: (times: number) => Math.min(times * 100, 2000),
     lazyConnect: false,
-    // Commands issued in the same tick share one write: under load, one syscall for many checks.
-    enableAutoPipelining: true,
-  });
+  };
+  const cluster = clusterSeeds(config.redisUrl!);
+  if (cluster) {
+    return new Cluster(cluster.nodes, {
+      redisOptions: { ...options, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
+      // The cluster's topology is learnt before the first command: the offline queue stays off afterwards only per node.
+      enableOfflineQueue: true,
+      clusterRetryStrategy: (times: number) => Math.min(times * 100, 2000),
+      enableAutoPipelining: true,
+      ...(config.redisClusterNatMap ? { natMap: config.redisClusterNatMap } : {}),
+    });
+  }
+  // Commands issued in the same tick share one write: under load, one syscall for many checks.
+  return new Redis(config.redisUrl!, { ...options, enableAutoPipelining: true });
 }
 
 @Global()
@@ -29,7 +62,7 @@ export function createRedis(config: AppConfig): Redis {
     {
       provide: REDIS,
       inject: [AppConfig, { token: Metrics, optional: true }],
-      useFactory: async (config: AppConfig, metrics?: Metrics): Promise<Redis | null> => {
+      useFactory: async (config: AppConfig, metrics?: Metrics): Promise<RedisClient | null> => {
         const logger = new Logger('Redis');
         if (!config.redisUrl) {
           logger.warn('REDIS_URL is unset: revocation store is in-process (correct for a single instance only)');
@@ -52,7 +85,7 @@ export function createRedis(config: AppConfig): Redis {
     {
       provide: 'REDIS_CLOSER',
       inject: [REDIS],
-      useFactory: (redis: Redis | null): OnApplicationShutdown => ({
+      useFactory: (redis: RedisClient | null): OnApplicationShutdown => ({
         onApplicationShutdown: async () => {
           if (redis) redis.disconnect();
         },

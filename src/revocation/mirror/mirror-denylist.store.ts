@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../../infra/redis/redis.module.js';
 import { RevocationNotPropagated, RevocationStateUnavailable } from '../revocation.errors.js';
 import { DenylistStore, type DenylistEntry, type RevokedBy, type TokenRef } from '../denylist.store.js';
 import type { RedisDenylistStore } from '../redis-denylist.store.js';
@@ -48,12 +49,12 @@ export class MirrorDenylistStore extends DenylistStore {
   private acceptUntil = 0;
   private stopped = false;
   private loop?: Promise<void>;
-  private readonly feed: Redis;
+  private readonly feed: RedisClient;
   private readonly keys: { feed: string; members: string; acks: string; epoch: string };
   private lastWarning = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: RedisDenylistStore,
     prefix: string,
     private readonly timings: MirrorTimings,
@@ -63,7 +64,8 @@ export class MirrorDenylistStore extends DenylistStore {
     super();
     this.keys = { feed: `{${prefix}}:feed`, members: `{${prefix}}:members`, acks: `{${prefix}}:acks`, epoch: store.epochKey };
     // Its own connection: a blocking read must not hold up the shared client's commands.
-    this.feed = redis.duplicate({ commandTimeout: timings.blockMs + 1000, enableAutoPipelining: false });
+    const commandTimeout = timings.blockMs + 1000;
+    this.feed = redis instanceof Cluster ? redis.duplicate([], { enableAutoPipelining: false, redisOptions: { ...redis.options.redisOptions, commandTimeout } }) : redis.duplicate({ commandTimeout, enableAutoPipelining: false });
     this.feed.on('error', () => undefined);
   }
 
@@ -126,7 +128,8 @@ export class MirrorDenylistStore extends DenylistStore {
   /** Waits until no live instance but this one lacks feed entry `id`; 503 past ackTimeoutMs. */
   private async confirmed(id: string): Promise<void> {
     const deadline = performance.now() + this.timings.ackTimeoutMs;
-    for (let wait = 0; ; wait = Math.min(wait + 1, 5)) {
+    // Every millisecond at first (the acknowledgements come within a round trip or two), then every 5 ms.
+    for (let polls = 0; ; polls++) {
       const pending = (await this.redis.eval(PENDING, 3, this.keys.members, this.keys.acks, this.keys.epoch, id, this.instanceId)) as number | string[];
       if (pending === -1) throw new RevocationNotPropagated();
       if (Array.isArray(pending) && pending.length === 0) return;
@@ -134,7 +137,7 @@ export class MirrorDenylistStore extends DenylistStore {
         this.logger.warn(`revocation not acknowledged within ${this.timings.ackTimeoutMs} ms by ${(pending as string[]).length} instance(s)`);
         throw new RevocationNotPropagated();
       }
-      await new Promise((r) => setTimeout(r, wait));
+      await new Promise((r) => setTimeout(r, polls < 50 ? 1 : 5));
     }
   }
 
