@@ -43,9 +43,12 @@ export function createRedis(config: AppConfig): RedisClient {
   };
   const cluster = clusterSeeds(config.redisUrl!);
   if (cluster) {
+    const { enableOfflineQueue, ...nodeOptions } = options;
     return new Cluster(cluster.nodes, {
-      redisOptions: { ...options, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
-      // The cluster's topology is learnt before the first command: the offline queue stays off afterwards only per node.
+      // The cluster client learns (and, after an outage, relearns) the topology through its node
+      // connections while they connect: they need their offline queue. A command still never hangs:
+      // it fails after commandTimeout.
+      redisOptions: { ...nodeOptions, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
       enableOfflineQueue: true,
       clusterRetryStrategy: (times: number) => Math.min(times * 100, 2000),
       enableAutoPipelining: true,
