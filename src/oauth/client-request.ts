@@ -25,24 +25,32 @@ const decodeFormComponent = (s: string) => decodeURIComponent(s.replace(/\+/g, '
 const hasControl = (s: string) => [...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
 const NOT_BASIC = 'the Authorization header is not valid HTTP Basic client authentication';
 
+/**
+ * RFC 6749 section 2.3.1: the client id and secret of an HTTP Basic header, each form-encoded; null
+ * when the header is not Basic, `undecodable` when its parts are not form-encoded.
+ */
+export function basicCredentials(header: string): { clientId: string; clientSecret: string } | 'undecodable' | null {
+  const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!m) return null;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  try {
+    return { clientId: decodeFormComponent(decoded.slice(0, colon)), clientSecret: decodeFormComponent(decoded.slice(colon + 1)) };
+  } catch {
+    return 'undecodable';
+  }
+}
+
 /** RFC 6749 section 2.3.1: HTTP Basic or body parameters, never both. */
 export function clientCredentials(req: FastifyRequest, params: Record<string, string>): ClientCredentials {
   const header = req.headers.authorization;
   if (header !== undefined) {
-    const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
-    if (!m) throw invalidClient(NOT_BASIC);
-    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw invalidClient(NOT_BASIC);
+    const basic = basicCredentials(header);
+    if (basic === null) throw invalidClient(NOT_BASIC);
     if (params.client_secret !== undefined) throw invalidRequest('use one client authentication method, not several');
-    let clientId: string;
-    let clientSecret: string;
-    try {
-      clientId = decodeFormComponent(decoded.slice(0, colon));
-      clientSecret = decodeFormComponent(decoded.slice(colon + 1));
-    } catch {
-      throw invalidClient('the Basic credentials are not form-encoded');
-    }
+    if (basic === 'undecodable') throw invalidClient('the Basic credentials are not form-encoded');
+    const { clientId, clientSecret } = basic;
     // A control character in what Basic decoded to is no client's id or secret: nothing is looked up.
     if (hasControl(clientId) || hasControl(clientSecret)) throw invalidClient(NOT_BASIC);
     if (params.client_id !== undefined && params.client_id !== clientId) throw invalidRequest('client_id does not match the authenticated client');

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ClientsService } from '../tokens/clients/clients.service.js';
+import { basicCredentials } from './client-request.js';
 
 /** The endpoints a browser app calls directly, and the methods each takes. */
 const CORS_ROUTES: Record<string, string> = { '/oauth/token': 'POST', '/oauth/revoke': 'POST', '/userinfo': 'GET, POST' };
@@ -10,16 +11,8 @@ const pathOf = (url: string) => url.split('?')[0].replace(/\/+$/, '');
 /** The client a request is made for: HTTP Basic's user, the form's client_id, or an access token's client_id claim. */
 export function clientIdOf(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization ?? '';
-  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(auth.trim());
-  if (basic) {
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    try {
-      return colon > 0 ? decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
+  const basic = basicCredentials(auth);
+  if (basic !== null) return basic === 'undecodable' ? undefined : basic.clientId;
   const bearer = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/i.exec(auth.trim());
   if (bearer) {
     // Only to choose the CORS answer: the guard verifies the token itself. A forged claim can only
@@ -44,35 +37,49 @@ export function clientIdOf(req: FastifyRequest): string | undefined {
  * discovery documents and the JWK Set, public and cookie-free, are readable from any origin.
  */
 export function applyClientCors(fastify: FastifyInstance, clients: ClientsService): void {
-  fastify.addHook('onRequest', async (req, reply) => {
+  // Plain callback hooks: a request without Origin (every server-side caller, the hot path) costs
+  // one header lookup and no promise.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const origin = req.headers.origin;
+    if (!origin) return done();
     // Discovery and the JWK Set are public documents a browser app reads first: any origin, no credentials.
     if (req.url.startsWith('/.well-known/')) {
       void reply.header('access-control-allow-origin', '*');
-      if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) return reply.header('access-control-allow-methods', 'GET').code(204).send();
-      return;
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) return void reply.header('access-control-allow-methods', 'GET').code(204).send();
+      return done();
     }
     const methods = CORS_ROUTES[pathOf(req.url)];
-    const origin = req.headers.origin;
-    if (!methods || !origin) return;
+    if (!methods) return done();
     void reply.header('vary', 'Origin');
-    if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return;
-    if (await clients.originAllowedForAny(origin)) {
-      void reply.headers({
-        'access-control-allow-origin': origin,
-        'access-control-allow-methods': methods,
-        'access-control-allow-headers': 'authorization, content-type',
-        'access-control-max-age': PREFLIGHT_MAX_AGE,
-      });
-    }
-    return reply.code(204).send();
+    if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return done();
+    clients.originAllowedForAny(origin).then(
+      (allowed) => {
+        if (allowed) {
+          void reply.headers({
+            'access-control-allow-origin': origin,
+            'access-control-allow-methods': methods,
+            'access-control-allow-headers': 'authorization, content-type',
+            'access-control-max-age': PREFLIGHT_MAX_AGE,
+          });
+        }
+        void reply.code(204).send();
+      },
+      (err: Error) => done(err),
+    );
   });
-  fastify.addHook('preHandler', async (req, reply) => {
+  fastify.addHook('preHandler', (req, reply, done) => {
     const origin = req.headers.origin;
-    if (!origin || !CORS_ROUTES[pathOf(req.url)]) return;
+    if (!origin || !CORS_ROUTES[pathOf(req.url)]) return done();
     const clientId = clientIdOf(req);
-    const client = clientId ? await clients.findActive(clientId) : null;
-    if (client?.allowedOrigins.includes(origin)) {
-      void reply.headers({ 'access-control-allow-origin': origin, 'access-control-expose-headers': 'www-authenticate, retry-after' });
-    }
+    if (!clientId) return done();
+    clients.findActive(clientId).then(
+      (client) => {
+        if (client?.allowedOrigins.includes(origin)) {
+          void reply.headers({ 'access-control-allow-origin': origin, 'access-control-expose-headers': 'www-authenticate, retry-after' });
+        }
+        done();
+      },
+      (err: Error) => done(err),
+    );
   });
 }

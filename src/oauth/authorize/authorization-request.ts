@@ -36,6 +36,9 @@ export class AuthorizationRedirectError extends Error {
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
 
+/** The query string of a request URL, as sent (the hosted forms carry it back verbatim). */
+export const rawQuery = (url: string) => (url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+
 /** A query string as Fastify parses one: a repeated parameter becomes an array. */
 export function parseQuery(raw: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};

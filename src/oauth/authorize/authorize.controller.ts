@@ -12,7 +12,7 @@ import { AuthorizationCodeRepository } from '../../tokens/codes/authorization-co
 import type { Session } from '../../tokens/sessions/session.repository.js';
 import { PasswordSignIn, SIGN_IN_REFUSED } from '../grants/password-sign-in.port.js';
 import { OAuthErrors } from '../oauth.errors.js';
-import { type AuthorizationRequest, AuthorizationPageError, AuthorizationRedirectError, checkAuthorizationRequest, parseQuery, redirectBack } from './authorization-request.js';
+import { type AuthorizationRequest, AuthorizationPageError, AuthorizationRedirectError, checkAuthorizationRequest, parseQuery, rawQuery, redirectBack } from './authorization-request.js';
 import { HostedPageSurface } from './hosted-page.filter.js';
 import { HostedSignIn } from './hosted-sign-in.js';
 import { errorPage, SIGN_IN_CSS, sendHostedPage, signInPage } from './pages.js';
@@ -75,7 +75,7 @@ export class AuthorizeController {
   @ApiResponse({ status: 303, description: `Back to \`redirect_uri\` with \`code\`, \`state\` and \`iss\`; or, once the client and the URI are known good, with \`error\` (${REDIRECT_ERRORS.map((e) => `\`${e.oauth}\``).join(', ')}), \`error_description\`, \`state\` and \`iss\`.` })
   @ApiHtmlErrors(OAuthErrors.INVALID_AUTHORIZATION_REQUEST, HttpErrors.INTERNAL, HttpErrors.SERVICE_UNAVAILABLE)
   async authorize(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    await this.authorizeRaw(req, reply, req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+    await this.authorizeRaw(req, reply, rawQuery(req.url));
   }
 
   private async authorizeRaw(req: FastifyRequest, reply: FastifyReply, raw: string): Promise<void> {
@@ -110,10 +110,10 @@ export class AuthorizeController {
     try {
       userId = (await this.signIn.signIn({ username: email, password, ip: req.ip ?? null })).id;
     } catch (err) {
-      if (!(err instanceof DomainError) && (err as { status?: number }).status !== 503) throw err;
-      if (err instanceof DomainError && err.headers) void reply.headers(err.headers);
-      const status = err instanceof DomainError ? err.status : 503;
-      return again(status, status === 400 ? 'The email or password is incorrect, or the account cannot sign in.' : (err as Error).message);
+      // A refused sign-in, the throttle, the hashing pool full: the page again, with the condition's status.
+      if (!(err instanceof DomainError)) throw err;
+      if (err.headers) void reply.headers(err.headers);
+      return again(err.status, err.status === 400 ? 'The email or password is incorrect, or the account cannot sign in.' : err.message);
     }
     const userAgent = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 512) : null;
     const session = await this.hosted.start(reply, { userId, ip: req.ip ?? null, userAgent, previous: await this.hosted.current(req) });

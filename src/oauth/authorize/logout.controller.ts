@@ -12,7 +12,7 @@ import { ClientsService } from '../../tokens/clients/clients.service.js';
 import { type IdTokenHint, OidcTokens } from '../../tokens/oidc-tokens.js';
 import { type Session, SessionRepository } from '../../tokens/sessions/session.repository.js';
 import { OAuthErrors } from '../oauth.errors.js';
-import { parseQuery, singleValued } from './authorization-request.js';
+import { parseQuery, rawQuery, singleValued } from './authorization-request.js';
 import { HostedPageSurface } from './hosted-page.filter.js';
 import { HostedSignIn } from './hosted-sign-in.js';
 import { logoutConfirmPage, sendHostedPage, signedOutPage } from './pages.js';
@@ -61,8 +61,7 @@ export class LogoutController {
   @ApiResponse({ status: 303, description: 'Signed out: to `post_logout_redirect_uri` with `state`.' })
   @ApiHtmlErrors(OAuthErrors.INVALID_LOGOUT_REQUEST, RevocationErrors.REVOCATION_NOT_PROPAGATED, HttpErrors.INTERNAL, HttpErrors.SERVICE_UNAVAILABLE)
   async logout(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const raw = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
-    await this.handle(req, reply, raw);
+    await this.handle(req, reply, rawQuery(req.url));
   }
 
   @Post('logout')

@@ -8,7 +8,7 @@ import { AuthorizationCodeRepository } from '../../tokens/codes/authorization-co
 import { OidcTokens } from '../../tokens/oidc-tokens.js';
 import { SessionRepository } from '../../tokens/sessions/session.repository.js';
 import { invalidGrant } from '../oauth.errors.js';
-import { requireGrant, requireParam, type TokenRequest, type TokenResponse } from './token-request.js';
+import { requireGrant, requireParam, sessionWindow, type TokenRequest, type TokenResponse } from './token-request.js';
 
 const INVALID = 'the authorization code is invalid, expired or already used, or the client, redirect_uri or code_verifier does not match it';
 /** RFC 7636 section 4.1: 43 to 128 unreserved characters. */
@@ -57,23 +57,10 @@ export class AuthorizationCodeGrant {
     }
     const g = redemption.grant;
 
-    const now = Date.now();
-    const withRefresh = client.grantTypes.includes('refresh_token');
-    const refreshToken = withRefresh ? randomToken(32) : null;
-    const expiresAt = new Date(now + this.config.refreshTokenTtl * 1000);
+    const refreshToken = client.grantTypes.includes('refresh_token') ? randomToken(32) : null;
+    const { expiresAt, idleExpiresAt } = sessionWindow(this.config);
     const created = await this.sessions.create(
-      {
-        id: sid,
-        userId: g.userId,
-        clientId: client.clientId,
-        scope: g.scope,
-        ip: req.ip,
-        userAgent: req.userAgent,
-        expiresAt,
-        idleExpiresAt: new Date(Math.min(now + this.config.sessionIdleTtl * 1000, expiresAt.getTime())),
-        parentId: g.signInSessionId,
-        authTime: g.authTime,
-      },
+      { id: sid, userId: g.userId, clientId: client.clientId, scope: g.scope, ip: req.ip, userAgent: req.userAgent, expiresAt, idleExpiresAt, parentId: g.signInSessionId, authTime: g.authTime },
       refreshToken ? sha256(refreshToken) : null,
       expiresAt,
     );

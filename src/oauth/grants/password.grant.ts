@@ -5,7 +5,7 @@ import { AccessTokenIssuer } from '../../tokens/access-token.issuer.js';
 import { invalidGrant } from '../oauth.errors.js';
 import { SessionRepository } from '../../tokens/sessions/session.repository.js';
 import { PasswordSignIn, SIGN_IN_REFUSED } from './password-sign-in.port.js';
-import { requireGrant, requireParam, resolveScope, type TokenRequest, type TokenResponse } from './token-request.js';
+import { requireGrant, requireParam, resolveScope, sessionWindow, type TokenRequest, type TokenResponse } from './token-request.js';
 
 /**
  * RFC 6749 section 4.3. The password check is auth's SignIn (throttled, equal-time for unknown and
@@ -28,19 +28,10 @@ export class PasswordGrant {
     const scope = resolveScope(params.scope, client.scopes);
     const user = await this.signIn.signIn({ username, password, ip: req.ip });
 
-    const now = Date.now();
     const refreshToken = randomToken(32);
-    const expiresAt = new Date(now + this.config.refreshTokenTtl * 1000);
+    const { expiresAt, idleExpiresAt } = sessionWindow(this.config);
     const created = await this.sessions.create(
-      {
-        userId: user.id,
-        clientId: client.clientId,
-        scope,
-        ip: req.ip,
-        userAgent: req.userAgent,
-        expiresAt,
-        idleExpiresAt: new Date(Math.min(now + this.config.sessionIdleTtl * 1000, expiresAt.getTime())),
-      },
+      { userId: user.id, clientId: client.clientId, scope, ip: req.ip, userAgent: req.userAgent, expiresAt, idleExpiresAt },
       sha256(refreshToken),
       expiresAt,
     );

@@ -1,3 +1,4 @@
+import type { AppConfig } from '../../config/config.schema.js';
 import type { Client } from '../../tokens/clients/client.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { invalidRequest, unauthorizedClient, OAuthErrors } from '../oauth.errors.js';
@@ -42,4 +43,10 @@ export function requireParam(params: Record<string, string>, name: string): stri
   const v = params[name];
   if (!v) throw invalidRequest(`the ${name} parameter is required`);
   return v;
+}
+
+/** A new login session's absolute end (REFRESH_TOKEN_TTL) and idle end (SESSION_IDLE_TTL, never past the absolute one). */
+export function sessionWindow(config: AppConfig, now = Date.now()): { expiresAt: Date; idleExpiresAt: Date } {
+  const expiresAt = new Date(now + config.refreshTokenTtl * 1000);
+  return { expiresAt, idleExpiresAt: new Date(Math.min(now + config.sessionIdleTtl * 1000, expiresAt.getTime())) };
 }

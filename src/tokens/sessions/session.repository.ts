@@ -98,7 +98,8 @@ export abstract class SessionRepository {
   abstract activity(userIds: string[]): Promise<Map<string, { live: number; lastSeenAt: Date | null }>>;
 }
 
-interface Row {
+/** A `sessions` row as selected (the cookie hash never leaves the repositories). */
+export interface SessionRow {
   id: string;
   user_id: string;
   client_id: string;
@@ -115,7 +116,7 @@ interface Row {
   auth_time: Date | null;
 }
 
-const toSession = (r: Row): Session => ({
+export const toSession = (r: SessionRow): Session => ({
   id: r.id,
   userId: r.user_id,
   clientId: r.client_id,
@@ -192,7 +193,7 @@ export class TypeOrmSessionRepository extends SessionRepository {
               ${CLOCK_MS} AS issued_at_ms
          FROM cand`,
       [oldHash, want.clientId, want.scope ?? null, idleExpiresAt, newHash],
-    )) as (Row & { token_id: string; used_at: Date | null; token_expires_at: Date; user_status: string; user_roles: string[]; user_tokens_valid_after: Date | null; rotated: number; issued_at_ms: string })[];
+    )) as (SessionRow & { token_id: string; used_at: Date | null; token_expires_at: Date; user_status: string; user_roles: string[]; user_tokens_valid_after: Date | null; rotated: number; issued_at_ms: string })[];
     if (!found) return { kind: 'unknown' };
     if (found.used_at) return { kind: 'reused', sessionId: found.id, clientId: found.client_id };
     const session = toSession(found);
@@ -234,7 +235,7 @@ export class TypeOrmSessionRepository extends SessionRepository {
   }
 
   async listLive(userId: string): Promise<Session[]> {
-    const rows: Row[] = await this.ds.query(
+    const rows: SessionRow[] = await this.ds.query(
       `SELECT * FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() AND idle_expires_at > now() ORDER BY created_at DESC`,
       [userId],
     );

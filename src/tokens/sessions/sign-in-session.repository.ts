@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../../infra/database/database.js';
 import { UserSql } from '../../users/persistence/user.sql.js';
-import { type Session, SIGN_IN_CLIENT_ID } from './session.repository.js';
+import { type Session, type SessionRow, SIGN_IN_CLIENT_ID, toSession } from './session.repository.js';
 
 export interface NewSignInSession {
   userId: string;
@@ -30,22 +30,6 @@ export abstract class SignInSessionRepository {
 
 const SIGN_IN_COLUMNS = `s.id, s.user_id, s.client_id, s.scope, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.kind, s.parent_id, s.auth_time`;
 
-const toSession = (r: Record<string, unknown>): Session => ({
-  id: r.id as string,
-  userId: r.user_id as string,
-  clientId: r.client_id as string,
-  scope: r.scope as string,
-  ip: r.ip as string | null,
-  userAgent: r.user_agent as string | null,
-  createdAt: new Date(r.created_at as Date),
-  lastSeenAt: new Date(r.last_seen_at as Date),
-  expiresAt: new Date(r.expires_at as Date),
-  idleExpiresAt: new Date(r.idle_expires_at as Date),
-  revokedAt: r.revoked_at ? new Date(r.revoked_at as Date) : null,
-  kind: 'sign_in',
-  parentId: null,
-  authTime: r.auth_time ? new Date(r.auth_time as Date) : null,
-});
 
 @Injectable()
 export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
@@ -58,7 +42,7 @@ export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
       // As for every session: a lock committing meanwhile is seen here, or ends this session after.
       const [user] = await tx.query<{ status: string }>(UserSql.shareLock, [s.userId]);
       if (!user || user.status !== 'active') return null;
-      const [row] = await tx.query<Record<string, unknown>>(
+      const [row] = await tx.query<SessionRow>(
         `INSERT INTO sessions AS s (user_id, client_id, scope, ip, user_agent, expires_at, idle_expires_at, kind, auth_time, cookie_hash)
          VALUES ($1, $2, '', $3, $4, $5, $6, 'sign_in', now(), $7) RETURNING ${SIGN_IN_COLUMNS}`,
         [s.userId, SIGN_IN_CLIENT_ID, s.ip, s.userAgent, s.expiresAt, s.idleExpiresAt, cookieHash],
@@ -68,7 +52,7 @@ export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
   }
 
   async findLive(cookieHash: string): Promise<Session | null> {
-    const [row] = await this.db.query<Record<string, unknown>>(
+    const [row] = await this.db.query<SessionRow>(
       `SELECT ${SIGN_IN_COLUMNS} FROM sessions s ${UserSql.join('u', 's.user_id')}
         WHERE s.cookie_hash = $1 AND s.kind = 'sign_in' AND s.revoked_at IS NULL AND s.expires_at > now() AND s.idle_expires_at > now() AND u.status = 'active'`,
       [cookieHash],
@@ -77,7 +61,7 @@ export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
   }
 
   async renew(sid: string, cookieHash: string, idleExpiresAt: Date): Promise<Session | null> {
-    const [row] = await this.db.query<Record<string, unknown>>(
+    const [row] = await this.db.query<SessionRow>(
       `UPDATE sessions s SET cookie_hash = $2, auth_time = now(), last_seen_at = now(), idle_expires_at = least($3, expires_at)
         WHERE id = $1 AND kind = 'sign_in' AND revoked_at IS NULL RETURNING ${SIGN_IN_COLUMNS}`,
       [sid, cookieHash, idleExpiresAt],
@@ -86,6 +70,6 @@ export class TypeOrmSignInSessionRepository extends SignInSessionRepository {
   }
 
   async touch(sid: string, idleExpiresAt: Date): Promise<void> {
-    await this.db.query<Record<string, unknown>>(`UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($2, expires_at) WHERE id = $1`, [sid, idleExpiresAt]);
+    await this.db.query(`UPDATE sessions SET last_seen_at = now(), idle_expires_at = least($2, expires_at) WHERE id = $1`, [sid, idleExpiresAt]);
   }
 }
