@@ -29,6 +29,25 @@ export function clusterSeeds(url: string): { nodes: { host: string; port: number
 }
 
 /**
+ * The cluster client's own queue (commands sent while the whole cluster is reconnecting) has no
+ * timeout: a command queued there would wait for the end of an outage. It is needed only while the
+ * client first connects (ioredis 6 then fails to connect at all if a command is refused meanwhile),
+ * so it is turned off at the first `ready`: from then on, such a command fails at once.
+ */
+function failFastOnceReady(cluster: Cluster): Cluster {
+  cluster.once('ready', () => {
+    cluster.options.enableOfflineQueue = false;
+  });
+  return cluster;
+}
+
+/** A second connection with the same settings (for blocking reads), failing fast like the first. */
+export function duplicateRedis(redis: RedisClient, o: { commandTimeout: number }): RedisClient {
+  if (redis instanceof Cluster) return failFastOnceReady(redis.duplicate([], { enableOfflineQueue: true, enableAutoPipelining: false, redisOptions: { ...redis.options.redisOptions, commandTimeout: o.commandTimeout } }));
+  return redis.duplicate({ commandTimeout: o.commandTimeout, enableAutoPipelining: false });
+}
+
+/**
  * Fail closed and never hang: every command carries a timeout, and with the offline queue off a
  * command sent while Redis is unreachable fails at once instead of waiting for a reconnect.
  */
@@ -43,17 +62,21 @@ export function createRedis(config: AppConfig): RedisClient {
   };
   const cluster = clusterSeeds(config.redisUrl!);
   if (cluster) {
-    const { enableOfflineQueue, ...nodeOptions } = options;
-    return new Cluster(cluster.nodes, {
-      // The cluster client learns (and, after an outage, relearns) the topology through its node
-      // connections while they connect: they need their offline queue. A command still never hangs:
-      // it fails after commandTimeout.
-      redisOptions: { ...nodeOptions, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
-      enableOfflineQueue: true,
-      clusterRetryStrategy: (times: number) => Math.min(times * 100, 2000),
-      enableAutoPipelining: true,
-      ...(config.redisClusterNatMap ? { natMap: config.redisClusterNatMap } : {}),
-    });
+    // The cluster client connects its nodes lazily and replaces a lost one itself: a node connecting
+    // on its own would refuse the cluster's ready check while the cluster's queue is off.
+    const { enableOfflineQueue, retryStrategy, lazyConnect, ...nodeOptions } = options;
+    return failFastOnceReady(
+      new Cluster(cluster.nodes, {
+        // The node connections keep their offline queue: the cluster client learns (and, after an
+        // outage, relearns) the topology through them while they connect; a command sent to a node
+        // still fails after commandTimeout.
+        redisOptions: { ...nodeOptions, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
+        enableOfflineQueue: true, // until the first ready: see failFastOnceReady
+        clusterRetryStrategy: (times: number) => Math.min(times * 100, 2000),
+        enableAutoPipelining: true,
+        ...(config.redisClusterNatMap ? { natMap: config.redisClusterNatMap } : {}),
+      }),
+    );
   }
   // Commands issued in the same tick share one write: under load, one syscall for many checks.
   return new Redis(config.redisUrl!, { ...options, enableAutoPipelining: true });

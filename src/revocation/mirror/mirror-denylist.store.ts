@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { Cluster } from 'ioredis';
-import type { RedisClient } from '../../infra/redis/redis.module.js';
+import { duplicateRedis, type RedisClient } from '../../infra/redis/redis.module.js';
 import { RevocationNotPropagated, RevocationStateUnavailable } from '../revocation.errors.js';
 import { DenylistStore, type DenylistEntry, type RevokedBy, type TokenRef } from '../denylist.store.js';
 import type { RedisDenylistStore } from '../redis-denylist.store.js';
@@ -65,7 +64,7 @@ export class MirrorDenylistStore extends DenylistStore {
     this.keys = { feed: `{${prefix}}:feed`, members: `{${prefix}}:members`, acks: `{${prefix}}:acks`, epoch: store.epochKey };
     // Its own connection: a blocking read must not hold up the shared client's commands.
     const commandTimeout = timings.blockMs + 1000;
-    this.feed = redis instanceof Cluster ? redis.duplicate([], { enableAutoPipelining: false, redisOptions: { ...redis.options.redisOptions, commandTimeout } }) : redis.duplicate({ commandTimeout, enableAutoPipelining: false });
+    this.feed = duplicateRedis(redis, { commandTimeout });
     this.feed.on('error', () => undefined);
   }
 
