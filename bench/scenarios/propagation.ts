@@ -126,6 +126,7 @@ export const propagation: Scenario = {
         const loopStart = performance.now();
         const meter = cpuMeter(a.pid);
         const bMeter = coresMeter([b.pid]);
+        const cMeter = coresMeter([c.pid]);
 
         log(`${ROUNDS} rounds: token accepted on B → revoked on A → B probed at once`);
         for (let i = 0; i < ROUNDS; i++) {
@@ -243,9 +244,10 @@ export const propagation: Scenario = {
         const loopSeconds = (performance.now() - loopStart) / 1000;
         const cpuA = meter.stop();
         const bCores = bMeter.stop();
-        // cpuMeter counts B as foreign: take it out.
-        const foreignCores = cpuA.foreignCores !== null && bCores !== null ? round(Math.max(0, cpuA.foreignCores - bCores)) : cpuA.foreignCores;
-        const cpu = { serverACores: cpuA.serverCores, serverBCores: bCores, loadCores: cpuA.loadCores, storeCores: cpuA.storeCores, foreignCores, perCore: cpuA.perCore };
+        const cCores = cMeter.stop();
+        // cpuMeter counts B and C as foreign: take them out.
+        const foreignCores = cpuA.foreignCores !== null && bCores !== null && cCores !== null ? round(Math.max(0, cpuA.foreignCores - bCores - cCores)) : cpuA.foreignCores;
+        const cpu = { serverACores: cpuA.serverCores, serverBCores: bCores, serverCCores: cCores, loadCores: cpuA.loadCores, storeCores: cpuA.storeCores, foreignCores, perCore: cpuA.perCore };
 
         const all = KINDS.map((k) => stats[k]);
         const sum = (pick: (s: KindStats) => number) => all.reduce((n, s) => n + pick(s), 0);
@@ -325,7 +327,7 @@ export const propagation: Scenario = {
             `B's answers to the probes: ${Object.entries(total.probeReasons).map(([why, n]) => `${n}× "${why}"`).join(', ') || '-'}`,
             `tokens issued on A and B in turn (jti rounds: refresh grants on a rotating chain per server; session rounds: a pool of ${sessionRounds} password logins made first in ${loginSeconds.toFixed(1)} s); session revocations by admin use {"reason":"bench"}`,
             `A on core ${a.cores}, B on core ${b.cores}${b.cores === '1' ? ' (shared with the bench process, which keeps one request in flight)' : ''}; same database, Redis prefix, KEY_ENCRYPTION_KEY and ISSUER (${a.url}); ${loopSeconds.toFixed(1)} s for the loop`,
-            `CPU during the loop (cores): A ${cpu.serverACores}, B ${cpu.serverBCores}, bench ${cpu.loadCores}, db+redis ${cpu.storeCores}, foreign ${cpu.foreignCores}` +
+            `CPU during the loop (cores): A ${cpu.serverACores}, B ${cpu.serverBCores}, C ${cpu.serverCCores}, bench ${cpu.loadCores}, db+redis ${cpu.storeCores}, foreign ${cpu.foreignCores}` +
               (cpu.foreignCores !== null && cpu.foreignCores >= 0.2 ? ': other processes were busy, so the latencies are high and noisy (the acceptance count is not affected)' : ''),
             `stores: ${stores.description}`,
           ],

@@ -13,10 +13,11 @@ end
 `;
 
 /**
- * RENEW (KEYS: members, acks, epoch; ARGV: instance id, applied stream id, epoch, lease ms).
+ * RENEW (KEYS: members, acks, epoch, ack feed; ARGV: instance id, applied stream id, epoch, lease ms).
  * Refuses (-1) when the epoch is not the one the instance joined under (Redis lost its data, or the
  * denylist was rebuilt): the instance must join again. Otherwise renews the lease on Redis's clock,
- * records the acknowledgement, drops members dead for a minute, and answers 1 when the lease was
+ * records the acknowledgement (announcing it on the ack feed when it moved on, which wakes the
+ * revocations waiting for it), drops members dead for a minute, and answers 1 when the lease was
  * still running before this renewal (membership continuous), 0 when it had lapsed or is new.
  */
 export const RENEW = `${COMMON}
@@ -25,7 +26,11 @@ local now = nowMs()
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local live = score and tonumber(score) > now
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+local prev = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[2] ~= '0-0' and (not prev or before(prev, ARGV[2])) then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', 1000, '*', 'i', ARGV[1])
+end
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
 for _, m in ipairs(dead) do redis.call('HDEL', KEYS[2], m) end
 if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000) end
@@ -33,22 +38,37 @@ if live then return 1 end
 return 0`;
 
 /**
- * PENDING (KEYS: members, acks, epoch; ARGV: stream id, own instance id). -1 when the epoch is gone
- * (Redis lost its data: nothing can be confirmed); otherwise the live members, but the caller, that
- * have not acknowledged the stream id yet.
+ * PENDING (KEYS: members, acks, epoch, ack feed; ARGV: stream id, own instance id). -1 when the
+ * epoch is gone (Redis lost its data: nothing can be confirmed); otherwise
+ * `[ack feed tail, ms until the first pending lease lapses (-1: none pending), ...pending ids]`:
+ * the live members, but the caller, that have not acknowledged the stream id yet.
  */
 export const PENDING = `${COMMON}
 if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
 local now = nowMs()
-local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
-local out = {}
-for _, m in ipairs(live) do
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES')
+local out = {'0-0', -1}
+local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
+if last[1] then out[1] = last[1][1] end
+for i = 1, #live, 2 do
+  local m = live[i]
   if m ~= ARGV[2] then
     local a = redis.call('HGET', KEYS[2], m)
-    if not a or before(a, ARGV[1]) then table.insert(out, m) end
+    if not a or before(a, ARGV[1]) then
+      table.insert(out, m)
+      local left = tonumber(live[i + 1]) - now
+      if out[2] == -1 or left < out[2] then out[2] = left end
+    end
   end
 end
 return out`;
+
+/** Stream-id order ("ms-seq"), as the scripts' `before`. */
+export function streamIdBefore(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am < bm || (am === bm && as < bs);
+}
 
 /** LEAVE (KEYS: members, acks; ARGV: instance id): a clean shutdown, so nobody waits for this instance. */
 export const LEAVE = `redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) return 1`;

@@ -5,7 +5,7 @@ import { RevocationNotPropagated, RevocationStateUnavailable } from '../revocati
 import { DenylistStore, type DenylistEntry, type RevokedBy, type TokenRef } from '../denylist.store.js';
 import type { RedisDenylistStore } from '../redis-denylist.store.js';
 import { DenylistMemory, type MirrorEntry } from './denylist-memory.js';
-import { LEAVE, PENDING, RENEW } from './feed-scripts.js';
+import { LEAVE, PENDING, RENEW, streamIdBefore } from './feed-scripts.js';
 
 /** The timings of the lease (see docs/architecture.md, "The denylist mirror"). */
 export interface MirrorTimings {
@@ -21,6 +21,9 @@ export interface MirrorTimings {
 
 /** The feed keeps about this many revocations; an instance that fell further behind joins again from PostgreSQL. */
 const FEED_LENGTH = 10_000;
+
+/** The longest a waiting revocation sleeps between checks when no acknowledgement wakes it. */
+const FALLBACK_POLL_MS = 50;
 
 type Row = [kind: DenylistEntry['kind'], subject: string, cutoffMs: number | null, untilMs: number];
 
@@ -49,7 +52,12 @@ export class MirrorDenylistStore extends DenylistStore {
   private stopped = false;
   private loop?: Promise<void>;
   private readonly feed: RedisClient;
-  private readonly keys: { feed: string; members: string; acks: string; epoch: string };
+  /** Blocking reads of the ack feed, while revocations made here wait for acknowledgements. */
+  private readonly ackReader: RedisClient;
+  /** The waiting revocations' wake-ups, and where the ack feed reader is (null: not running). */
+  private readonly ackWaiters = new Set<() => void>();
+  private ackPosition: string | null = null;
+  private readonly keys: { feed: string; members: string; acks: string; epoch: string; ackFeed: string };
   private lastWarning = 0;
 
   constructor(
@@ -61,11 +69,13 @@ export class MirrorDenylistStore extends DenylistStore {
     private readonly load: () => Promise<MirrorEntry[]>,
   ) {
     super();
-    this.keys = { feed: `{${prefix}}:feed`, members: `{${prefix}}:members`, acks: `{${prefix}}:acks`, epoch: store.epochKey };
+    this.keys = { feed: `{${prefix}}:feed`, members: `{${prefix}}:members`, acks: `{${prefix}}:acks`, epoch: store.epochKey, ackFeed: `{${prefix}}:ackfeed` };
     // Its own connection: a blocking read must not hold up the shared client's commands.
     const commandTimeout = timings.blockMs + 1000;
     this.feed = duplicateRedis(redis, { commandTimeout });
     this.feed.on('error', () => undefined);
+    this.ackReader = duplicateRedis(redis, { commandTimeout });
+    this.ackReader.on('error', () => undefined);
   }
 
   override start(): void {
@@ -83,6 +93,8 @@ export class MirrorDenylistStore extends DenylistStore {
     await this.loop?.catch(() => undefined);
     await this.redis.eval(LEAVE, 2, this.keys.members, this.keys.acks, this.instanceId).catch(() => undefined);
     this.feed.disconnect();
+    this.ackReader.disconnect();
+    for (const wake of [...this.ackWaiters]) wake();
   }
 
   override accepting(): boolean {
@@ -124,20 +136,64 @@ export class MirrorDenylistStore extends DenylistStore {
     return this.store.intact();
   }
 
-  /** Waits until no live instance but this one lacks feed entry `id`; 503 past ackTimeoutMs. */
+  /**
+   * Waits until no live instance but this one lacks feed entry `id`; 503 past ackTimeoutMs. Between
+   * checks it sleeps until the next acknowledgement on the ack feed, or until the first pending
+   * lease would lapse (a stalled instance stops being waited for then), whichever comes first.
+   */
   private async confirmed(id: string): Promise<void> {
     const deadline = performance.now() + this.timings.ackTimeoutMs;
-    // Every millisecond at first (the acknowledgements come within a round trip or two), then every 5 ms.
-    for (let polls = 0; ; polls++) {
-      const pending = (await this.redis.eval(PENDING, 3, this.keys.members, this.keys.acks, this.keys.epoch, id, this.instanceId)) as number | string[];
-      if (pending === -1) throw new RevocationNotPropagated();
-      if (Array.isArray(pending) && pending.length === 0) return;
-      if (performance.now() >= deadline) {
-        this.logger.warn(`revocation not acknowledged within ${this.timings.ackTimeoutMs} ms by ${(pending as string[]).length} instance(s)`);
+    for (;;) {
+      const answer = (await this.redis.eval(PENDING, 4, this.keys.members, this.keys.acks, this.keys.epoch, this.keys.ackFeed, id, this.instanceId)) as -1 | [string, number, ...string[]];
+      if (!Array.isArray(answer)) throw new RevocationNotPropagated();
+      const [tail, lapseMs, ...pending] = answer;
+      if (pending.length === 0) return;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        this.logger.warn(`revocation not acknowledged within ${this.timings.ackTimeoutMs} ms by ${pending.length} instance(s)`);
         throw new RevocationNotPropagated();
       }
-      await new Promise((r) => setTimeout(r, polls < 50 ? 1 : 5));
+      // At least every FALLBACK_POLL_MS: an instance of an earlier version renews without announcing.
+      await this.nextAck(tail, Math.min(left, Number(lapseMs) + 1, FALLBACK_POLL_MS));
     }
+  }
+
+  /** Resolves at the first acknowledgement after ack feed id `after`, or after `ms`. */
+  private nextAck(after: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.ackWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.ackWaiters.add(wake);
+      if (this.ackPosition === null) {
+        this.ackPosition = after;
+        void this.readAcks();
+      } else if (streamIdBefore(after, this.ackPosition)) wake(); // the reader has passed entries this waiter has not seen
+    });
+  }
+
+  /** One blocking reader of the ack feed for every waiting revocation; it stops when none waits. */
+  private async readAcks(): Promise<void> {
+    while (this.ackWaiters.size > 0 && !this.stopped) {
+      let wakeAll = false;
+      try {
+        const read = (await this.ackReader.xread('COUNT', 1000, 'BLOCK', this.timings.blockMs, 'STREAMS', this.keys.ackFeed, this.ackPosition!)) as [string, [string, string[]][]][] | null;
+        const entries = read?.[0]?.[1];
+        if (entries?.length) {
+          this.ackPosition = entries[entries.length - 1][0];
+          wakeAll = true;
+        }
+      } catch {
+        // The waiters check again themselves (each PENDING has its own timeout), no faster than every 5 ms.
+        await new Promise((r) => setTimeout(r, 5));
+        wakeAll = true;
+      }
+      if (wakeAll) for (const wake of [...this.ackWaiters]) wake();
+    }
+    this.ackPosition = null;
   }
 
   private apply(rows: Row[]): void {
@@ -201,6 +257,6 @@ export class MirrorDenylistStore extends DenylistStore {
   }
 
   private async renew(ackId: string): Promise<number> {
-    return (await this.feed.eval(RENEW, 3, this.keys.members, this.keys.acks, this.keys.epoch, this.instanceId, ackId, this.epoch ?? '', this.timings.leaseMs)) as number;
+    return (await this.feed.eval(RENEW, 4, this.keys.members, this.keys.acks, this.keys.epoch, this.keys.ackFeed, this.instanceId, ackId, this.epoch ?? '', this.timings.leaseMs)) as number;
   }
 }
