@@ -81,9 +81,10 @@ export class RedisDenylistStore extends DenylistStore {
    * As `add`, and in the same MULTI appends `fields` to the stream `stream` (capped near
    * `maxLength` entries); answers the new entry's id.
    */
-  async addAndAppend(entries: DenylistEntry[], stream: string, fields: string[], maxLength: number): Promise<string> {
-    const results = await this.exec(this.queue(this.redis.multi(), entries).xadd(stream, 'MAXLEN', '~', String(maxLength), '*', ...fields));
-    return String(results.at(-1)![1]);
+  /** Writes the entries and runs `script` after them in the same MULTI; answers the script's result. */
+  async addAndEval(entries: DenylistEntry[], script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const results = await this.exec(this.queue(this.redis.multi(), entries).eval(script, keys.length, ...keys, ...args));
+    return results.at(-1)![1];
   }
 
   async rebuild(entries: DenylistEntry[]): Promise<void> {

@@ -38,29 +38,50 @@ if live then return 1 end
 return 0`;
 
 /**
- * PENDING (KEYS: members, acks, epoch, ack feed; ARGV: stream id, own instance id). -1 when the
- * epoch is gone (Redis lost its data: nothing can be confirmed); otherwise
- * `[ack feed tail, ms until the first pending lease lapses (-1: none pending), ...pending ids]`:
- * the live members, but the caller, that have not acknowledged the stream id yet.
+ * `[ack feed tail, ms until the first pending lease lapses (-1: none pending), ...pending ids]`: the
+ * live members (KEYS[1]) but `self` whose ack (KEYS[2]) is before stream id `id`.
  */
-export const PENDING = `${COMMON}
-if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
-local now = nowMs()
-local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES')
-local out = {'0-0', -1}
-local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
-if last[1] then out[1] = last[1][1] end
-for i = 1, #live, 2 do
-  local m = live[i]
-  if m ~= ARGV[2] then
-    local a = redis.call('HGET', KEYS[2], m)
-    if not a or before(a, ARGV[1]) then
-      table.insert(out, m)
-      local left = tonumber(live[i + 1]) - now
-      if out[2] == -1 or left < out[2] then out[2] = left end
+const PENDING_OF = `
+local function pendingOf(id, self)
+  local now = nowMs()
+  local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES')
+  local out = {'0-0', -1}
+  local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
+  if last[1] then out[1] = last[1][1] end
+  for i = 1, #live, 2 do
+    local m = live[i]
+    if m ~= self then
+      local a = redis.call('HGET', KEYS[2], m)
+      if not a or before(a, id) then
+        table.insert(out, m)
+        local left = tonumber(live[i + 1]) - now
+        if out[2] == -1 or left < out[2] then out[2] = left end
+      end
     end
   end
+  return out
 end
+`;
+
+/**
+ * PENDING (KEYS: members, acks, epoch, ack feed; ARGV: stream id, own instance id). -1 when the
+ * epoch is gone (Redis lost its data: nothing can be confirmed); otherwise what `pendingOf` says.
+ */
+export const PENDING = `${COMMON}${PENDING_OF}
+if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
+return pendingOf(ARGV[1], ARGV[2])`;
+
+/**
+ * APPEND (KEYS: members, acks, epoch, ack feed, feed; ARGV: own instance id, feed length, the
+ * entry's records as JSON): appends the revocation to the feed (marked as this instance's) and
+ * answers `[its id, ...what PENDING would]` in the same call, so that a revocation with nobody else
+ * to wait for costs one round trip: `[id, -1]` when the epoch is gone.
+ */
+export const APPEND = `${COMMON}${PENDING_OF}
+local id = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[3], 'o', ARGV[1])
+if redis.call('EXISTS', KEYS[3]) == 0 then return {id, -1} end
+local out = pendingOf(id, ARGV[1])
+table.insert(out, 1, id)
 return out`;
 
 /** Stream-id order ("ms-seq"), as the scripts' `before`. */

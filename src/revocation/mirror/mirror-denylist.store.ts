@@ -5,7 +5,7 @@ import { RevocationNotPropagated, RevocationStateUnavailable } from '../revocati
 import { DenylistStore, type DenylistEntry, type RevokedBy, type TokenRef } from '../denylist.store.js';
 import type { RedisDenylistStore } from '../redis-denylist.store.js';
 import { DenylistMemory, type MirrorEntry } from './denylist-memory.js';
-import { LEAVE, PENDING, RENEW, streamIdBefore } from './feed-scripts.js';
+import { APPEND, LEAVE, PENDING, RENEW, streamIdBefore } from './feed-scripts.js';
 
 /** The timings of the lease (see docs/architecture.md, "The denylist mirror"). */
 export interface MirrorTimings {
@@ -25,6 +25,10 @@ const FEED_LENGTH = 10_000;
 /** The longest a waiting revocation sleeps between checks when no acknowledgement wakes it. */
 const FALLBACK_POLL_MS = 50;
 
+/** An instance forgets expired entries at most this often (the memory's buckets are a second wide). */
+const EXPIRE_EVERY_MS = 1000;
+
+type Pending = [tail: string, lapseMs: number, ...pending: string[]];
 type Row = [kind: DenylistEntry['kind'], subject: string, cutoffMs: number | null, untilMs: number];
 
 /**
@@ -116,15 +120,17 @@ export class MirrorDenylistStore extends DenylistStore {
   }
 
   /**
-   * Writes the Redis keys and the feed entry in one MULTI, applies them here, and (unless `confirm`
-   * is false: the background repair of DenylistSync) waits for every live instance to acknowledge.
+   * Writes the Redis keys and the feed entry in one MULTI (whose APPEND also says who has yet to
+   * acknowledge it), applies them here, and (unless `confirm` is false: the background repair of
+   * DenylistSync) waits for every live instance to acknowledge.
    */
   async add(entries: DenylistEntry[], o: { confirm?: boolean } = {}): Promise<void> {
     const now = Date.now();
     const rows: Row[] = entries.map((e) => [e.kind, e.subject, e.cutoffMs ?? null, now + Math.ceil(e.ttlSeconds * 1000)]);
-    const id = await this.store.addAndAppend(entries, this.keys.feed, ['r', JSON.stringify(rows)], FEED_LENGTH);
+    const k = this.keys;
+    const [id, ...first] = (await this.store.addAndEval(entries, APPEND, [k.members, k.acks, k.epoch, k.ackFeed, k.feed], [this.instanceId, FEED_LENGTH, JSON.stringify(rows)])) as [string, ...Pending];
     this.apply(rows);
-    if (o.confirm !== false) await this.confirmed(id);
+    if (o.confirm !== false) await this.confirmed(id, first.length === 1 ? -1 : first);
   }
 
   async rebuild(entries: DenylistEntry[]): Promise<void> {
@@ -141,10 +147,9 @@ export class MirrorDenylistStore extends DenylistStore {
    * checks it sleeps until the next acknowledgement on the ack feed, or until the first pending
    * lease would lapse (a stalled instance stops being waited for then), whichever comes first.
    */
-  private async confirmed(id: string): Promise<void> {
+  private async confirmed(id: string, first: -1 | Pending): Promise<void> {
     const deadline = performance.now() + this.timings.ackTimeoutMs;
-    for (;;) {
-      const answer = (await this.redis.eval(PENDING, 4, this.keys.members, this.keys.acks, this.keys.epoch, this.keys.ackFeed, id, this.instanceId)) as -1 | [string, number, ...string[]];
+    for (let answer = first; ; answer = (await this.redis.eval(PENDING, 4, this.keys.members, this.keys.acks, this.keys.epoch, this.keys.ackFeed, id, this.instanceId)) as -1 | Pending) {
       if (!Array.isArray(answer)) throw new RevocationNotPropagated();
       const [tail, lapseMs, ...pending] = answer;
       if (pending.length === 0) return;
@@ -202,6 +207,8 @@ export class MirrorDenylistStore extends DenylistStore {
 
   private async run(): Promise<void> {
     let joined = false;
+    let renewedAt = 0;
+    let expiredAt = 0;
     while (!this.stopped) {
       try {
         if (!joined) {
@@ -210,13 +217,19 @@ export class MirrorDenylistStore extends DenylistStore {
         }
         const sent = performance.now();
         const read = (await this.feed.xread('BLOCK', this.timings.blockMs, 'STREAMS', this.keys.feed, this.lastId)) as [string, [string, string[]][]][] | null;
+        let othersToAck = false;
         for (const [, messages] of read ?? []) {
           for (const [id, fields] of messages) {
+            // Its own entries too (applying is idempotent): one appended while it joined may have gone to the memory it replaced.
             const i = fields.indexOf('r');
             if (i >= 0) this.apply(JSON.parse(fields[i + 1]) as Row[]);
+            if (fields[fields.indexOf('o') + 1] !== this.instanceId) othersToAck = true;
             this.lastId = id;
           }
         }
+        // Nobody waits for an instance's ack of its own revocations: those alone renew no more often than every blockMs.
+        if (read && !othersToAck && sent - renewedAt < this.timings.blockMs) continue;
+        renewedAt = sent;
         const renewed = await this.renew(this.lastId);
         if (this.stopped) break;
         if (renewed === 1) this.acceptUntil = sent + this.timings.leaseMs - this.timings.marginMs;
@@ -225,7 +238,10 @@ export class MirrorDenylistStore extends DenylistStore {
           this.acceptUntil = 0;
           joined = false;
         }
-        this.memory.expire();
+        if (sent - expiredAt >= EXPIRE_EVERY_MS) {
+          expiredAt = sent;
+          this.memory.expire();
+        }
       } catch (err) {
         if (this.stopped) break;
         if (Date.now() - this.lastWarning > 5000) {
