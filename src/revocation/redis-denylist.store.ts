@@ -77,10 +77,6 @@ export class RedisDenylistStore extends DenylistStore {
     await this.exec(this.queue(this.redis.multi(), entries));
   }
 
-  /**
-   * As `add`, and in the same MULTI appends `fields` to the stream `stream` (capped near
-   * `maxLength` entries); answers the new entry's id.
-   */
   /** Writes the entries and runs `script` after them in the same MULTI; answers the script's result. */
   async addAndEval(entries: DenylistEntry[], script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
     const results = await this.exec(this.queue(this.redis.multi(), entries).eval(script, keys.length, ...keys, ...args));

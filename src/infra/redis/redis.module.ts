@@ -28,23 +28,23 @@ export function clusterSeeds(url: string): { nodes: { host: string; port: number
   };
 }
 
-/**
- * The cluster client's own queue (commands sent while the whole cluster is reconnecting) has no
- * timeout: a command queued there would wait for the end of an outage. It is needed only while the
- * client first connects (ioredis 6 then fails to connect at all if a command is refused meanwhile),
- * so it is turned off at the first `ready`: from then on, such a command fails at once.
- */
-function failFastOnceReady(cluster: Cluster): Cluster {
-  cluster.once('ready', () => {
-    cluster.options.enableOfflineQueue = false;
-  });
-  return cluster;
-}
-
 /** A second connection with the same settings (for blocking reads), failing fast like the first. */
 export function duplicateRedis(redis: RedisClient, o: { commandTimeout: number }): RedisClient {
-  if (redis instanceof Cluster) return failFastOnceReady(redis.duplicate([], { enableOfflineQueue: true, enableAutoPipelining: false, redisOptions: { ...redis.options.redisOptions, commandTimeout: o.commandTimeout } }));
+  if (redis instanceof Cluster) return redis.duplicate([], { enableAutoPipelining: false, redisOptions: { ...redis.options.redisOptions, commandTimeout: o.commandTimeout } });
   return redis.duplicate({ commandTimeout: o.commandTimeout, enableAutoPipelining: false });
+}
+
+/** Resolves once the client is ready, or after `ms` (its commands fail fast meanwhile). */
+export function whenConnected(redis: RedisClient, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (redis.status === 'ready') return resolve();
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /**
@@ -62,21 +62,19 @@ export function createRedis(config: AppConfig): RedisClient {
   };
   const cluster = clusterSeeds(config.redisUrl!);
   if (cluster) {
-    // The cluster client connects its nodes lazily and replaces a lost one itself: a node connecting
-    // on its own would refuse the cluster's ready check while the cluster's queue is off.
     const { enableOfflineQueue, retryStrategy, lazyConnect, ...nodeOptions } = options;
-    return failFastOnceReady(
-      new Cluster(cluster.nodes, {
-        // The node connections keep their offline queue: the cluster client learns (and, after an
-        // outage, relearns) the topology through them while they connect; a command sent to a node
-        // still fails after commandTimeout.
-        redisOptions: { ...nodeOptions, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
-        enableOfflineQueue: true, // until the first ready: see failFastOnceReady
-        clusterRetryStrategy: (times: number) => Math.min(times * 100, 2000),
-        enableAutoPipelining: true,
-        ...(config.redisClusterNatMap ? { natMap: config.redisClusterNatMap } : {}),
-      }),
-    );
+    return new Cluster(cluster.nodes, {
+      // The cluster's own queue (commands sent while the whole cluster is connecting) has no
+      // timeout: it is off, so such a command fails at once, as on a single server. The nodes keep
+      // theirs (a command sent to a node fails after commandTimeout), connect lazily and are
+      // replaced by the cluster client when lost: a node connecting on its own would refuse the
+      // cluster's ready check while the cluster's queue is off.
+      redisOptions: { ...nodeOptions, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
+      enableOfflineQueue,
+      clusterRetryStrategy: (times: number) => Math.min(times * 100, 2000),
+      enableAutoPipelining: true,
+      ...(config.redisClusterNatMap ? { natMap: config.redisClusterNatMap } : {}),
+    });
   }
   // Commands issued in the same tick share one write: under load, one syscall for many checks.
   return new Redis(config.redisUrl!, { ...options, enableAutoPipelining: true });
@@ -99,11 +97,7 @@ export function createRedis(config: AppConfig): RedisClient {
           metrics?.redisError();
           logger.warn(`redis: ${err.message}`);
         });
-        await new Promise<void>((resolve) => {
-          if (redis.status === 'ready') return resolve();
-          redis.once('ready', () => resolve());
-          setTimeout(resolve, 3000).unref();
-        });
+        await whenConnected(redis, 3000);
         logger.log(`revocation store: Redis (${redis.status === 'ready' ? 'connected' : 'not reachable yet'})`);
         return redis;
       },

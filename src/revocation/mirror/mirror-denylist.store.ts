@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { duplicateRedis, type RedisClient } from '../../infra/redis/redis.module.js';
+import { duplicateRedis, type RedisClient, whenConnected } from '../../infra/redis/redis.module.js';
 import { RevocationNotPropagated, RevocationStateUnavailable } from '../revocation.errors.js';
 import { DenylistStore, type DenylistEntry, type RevokedBy, type TokenRef } from '../denylist.store.js';
 import type { RedisDenylistStore } from '../redis-denylist.store.js';
@@ -176,7 +176,12 @@ export class MirrorDenylistStore extends DenylistStore {
       if (this.ackPosition === null) {
         this.ackPosition = after;
         void this.readAcks();
-      } else if (streamIdBefore(after, this.ackPosition)) wake(); // the reader has passed entries this waiter has not seen
+      } else if (streamIdBefore(after, this.ackPosition)) {
+        // The reader has passed entries this waiter has not seen, or the ack feed started again
+        // (Redis lost its data): it reads from here on, and the waiter checks once more now.
+        this.ackPosition = after;
+        wake();
+      }
     });
   }
 
@@ -209,28 +214,32 @@ export class MirrorDenylistStore extends DenylistStore {
     let joined = false;
     let renewedAt = 0;
     let expiredAt = 0;
+    /** Another instance's entry was read (or this one joined, acknowledging nothing) and no renewal has acknowledged it yet. */
+    let ackOwed = true;
+    await whenConnected(this.feed, 2000);
     while (!this.stopped) {
       try {
         if (!joined) {
           await this.join();
           joined = true;
+          ackOwed = true;
         }
         const sent = performance.now();
         const read = (await this.feed.xread('BLOCK', this.timings.blockMs, 'STREAMS', this.keys.feed, this.lastId)) as [string, [string, string[]][]][] | null;
-        let othersToAck = false;
         for (const [, messages] of read ?? []) {
           for (const [id, fields] of messages) {
             // Its own entries too (applying is idempotent): one appended while it joined may have gone to the memory it replaced.
             const i = fields.indexOf('r');
             if (i >= 0) this.apply(JSON.parse(fields[i + 1]) as Row[]);
-            if (fields[fields.indexOf('o') + 1] !== this.instanceId) othersToAck = true;
+            if (fields[fields.indexOf('o') + 1] !== this.instanceId) ackOwed = true;
             this.lastId = id;
           }
         }
         // Nobody waits for an instance's ack of its own revocations: those alone renew no more often than every blockMs.
-        if (read && !othersToAck && sent - renewedAt < this.timings.blockMs) continue;
-        renewedAt = sent;
+        if (read && !ackOwed && performance.now() - renewedAt < this.timings.blockMs) continue;
+        renewedAt = performance.now();
         const renewed = await this.renew(this.lastId);
+        ackOwed = false;
         if (this.stopped) break;
         if (renewed === 1) this.acceptUntil = sent + this.timings.leaseMs - this.timings.marginMs;
         else {
