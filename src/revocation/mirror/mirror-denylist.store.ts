@@ -133,14 +133,8 @@ export class MirrorDenylistStore extends DenylistStore {
     if (o.confirm !== false) await this.confirmed(id, first.length === 1 ? -1 : first);
   }
 
-  /**
-   * A new epoch: every instance (this one included) joins again, from PostgreSQL. The epoch is gone
-   * (Redis lost its data, or is new), and with it the members: an instance that renewed just before
-   * may accept until its lease ends, and a revocation made under the new epoch would not wait for
-   * it. So the new epoch is written one lease later, when every such instance has stopped.
-   */
   async rebuild(entries: DenylistEntry[]): Promise<void> {
-    await new Promise((r) => setTimeout(r, this.timings.leaseMs));
+    // A new epoch: every instance (this one included) joins again, from PostgreSQL.
     await this.store.rebuild(entries);
   }
 
