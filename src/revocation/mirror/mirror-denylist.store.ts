@@ -29,6 +29,8 @@ const FALLBACK_POLL_MS = 50;
 const EXPIRE_EVERY_MS = 1000;
 
 type Pending = [tail: string, lapseMs: number, ...pending: string[]];
+/** An XREAD's answer for one stream: its entries as [id, fields]. */
+type StreamRead = [string, [string, string[]][]][] | null;
 type Row = [kind: DenylistEntry['kind'], subject: string, cutoffMs: number | null, untilMs: number];
 
 /**
@@ -62,6 +64,8 @@ export class MirrorDenylistStore extends DenylistStore {
   private readonly ackWaiters = new Set<() => void>();
   private ackPosition: string | null = null;
   private readonly keys: { feed: string; members: string; acks: string; epoch: string; ackFeed: string };
+  /** The keys RENEW, PENDING and APPEND take first, in this order. */
+  private readonly ackKeys: string[];
   private lastWarning = 0;
 
   constructor(
@@ -74,6 +78,7 @@ export class MirrorDenylistStore extends DenylistStore {
   ) {
     super();
     this.keys = { feed: `{${prefix}}:feed`, members: `{${prefix}}:members`, acks: `{${prefix}}:acks`, epoch: store.epochKey, ackFeed: `{${prefix}}:ackfeed` };
+    this.ackKeys = [this.keys.members, this.keys.acks, this.keys.epoch, this.keys.ackFeed];
     // Its own connection: a blocking read must not hold up the shared client's commands.
     const commandTimeout = timings.blockMs + 1000;
     this.feed = duplicateRedis(redis, { commandTimeout });
@@ -127,8 +132,7 @@ export class MirrorDenylistStore extends DenylistStore {
   async add(entries: DenylistEntry[], o: { confirm?: boolean } = {}): Promise<void> {
     const now = Date.now();
     const rows: Row[] = entries.map((e) => [e.kind, e.subject, e.cutoffMs ?? null, now + Math.ceil(e.ttlSeconds * 1000)]);
-    const k = this.keys;
-    const [id, ...first] = (await this.store.addAndEval(entries, APPEND, [k.members, k.acks, k.epoch, k.ackFeed, k.feed], [this.instanceId, FEED_LENGTH, JSON.stringify(rows)])) as [string, ...Pending];
+    const [id, ...first] = (await this.store.addAndEval(entries, APPEND, [...this.ackKeys, this.keys.feed], [this.instanceId, FEED_LENGTH, JSON.stringify(rows)])) as [string, ...Pending];
     this.apply(rows);
     if (o.confirm !== false) await this.confirmed(id, first.length === 1 ? -1 : first);
   }
@@ -149,7 +153,7 @@ export class MirrorDenylistStore extends DenylistStore {
    */
   private async confirmed(id: string, first: -1 | Pending): Promise<void> {
     const deadline = performance.now() + this.timings.ackTimeoutMs;
-    for (let answer = first; ; answer = (await this.redis.eval(PENDING, 4, this.keys.members, this.keys.acks, this.keys.epoch, this.keys.ackFeed, id, this.instanceId)) as -1 | Pending) {
+    for (let answer = first; ; answer = (await this.redis.eval(PENDING, 4, ...this.ackKeys, id, this.instanceId)) as -1 | Pending) {
       if (!Array.isArray(answer)) throw new RevocationNotPropagated();
       const [tail, lapseMs, ...pending] = answer;
       if (pending.length === 0) return;
@@ -159,7 +163,7 @@ export class MirrorDenylistStore extends DenylistStore {
         throw new RevocationNotPropagated();
       }
       // At least every FALLBACK_POLL_MS: an instance of an earlier version renews without announcing.
-      await this.nextAck(tail, Math.min(left, Number(lapseMs) + 1, FALLBACK_POLL_MS));
+      await this.nextAck(tail, Math.min(left, lapseMs + 1, FALLBACK_POLL_MS));
     }
   }
 
@@ -190,7 +194,7 @@ export class MirrorDenylistStore extends DenylistStore {
     while (this.ackWaiters.size > 0 && !this.stopped) {
       let wakeAll = false;
       try {
-        const read = (await this.ackReader.xread('COUNT', 1000, 'BLOCK', this.timings.blockMs, 'STREAMS', this.keys.ackFeed, this.ackPosition!)) as [string, [string, string[]][]][] | null;
+        const read = (await this.ackReader.xread('COUNT', 1000, 'BLOCK', this.timings.blockMs, 'STREAMS', this.keys.ackFeed, this.ackPosition!)) as StreamRead;
         const entries = read?.[0]?.[1];
         if (entries?.length) {
           this.ackPosition = entries[entries.length - 1][0];
@@ -225,7 +229,7 @@ export class MirrorDenylistStore extends DenylistStore {
           ackOwed = true;
         }
         const sent = performance.now();
-        const read = (await this.feed.xread('BLOCK', this.timings.blockMs, 'STREAMS', this.keys.feed, this.lastId)) as [string, [string, string[]][]][] | null;
+        const read = (await this.feed.xread('BLOCK', this.timings.blockMs, 'STREAMS', this.keys.feed, this.lastId)) as StreamRead;
         for (const [, messages] of read ?? []) {
           for (const [id, fields] of messages) {
             // Its own entries too (applying is idempotent): one appended while it joined may have gone to the memory it replaced.
@@ -282,6 +286,6 @@ export class MirrorDenylistStore extends DenylistStore {
   }
 
   private async renew(ackId: string): Promise<number> {
-    return (await this.feed.eval(RENEW, 4, this.keys.members, this.keys.acks, this.keys.epoch, this.keys.ackFeed, this.instanceId, ackId, this.epoch ?? '', this.timings.leaseMs)) as number;
+    return (await this.feed.eval(RENEW, 4, ...this.ackKeys, this.instanceId, ackId, this.epoch ?? '', this.timings.leaseMs)) as number;
   }
 }
