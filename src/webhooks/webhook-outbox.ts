@@ -35,7 +35,7 @@ export class WebhookOutbox {
     const rows = await this.store.insertEvent(tx, { id: randomUUID(), type: 'backchannel.logout', subject: `backchannel:${l.clientId}`, auditId: null, body }, [receiver]);
     await this.queue.enqueue(
       tx,
-      rows.filter((d) => d.id !== null).map((d) => ({ deliveryId: d.id!, subscriptionId: receiver, attempt: 1, behind: d.failing })),
+      rows.filter((d) => d.id !== null).map((d) => ({ deliveryId: d.id!, subscriptionId: receiver, attempt: 1, behind: d.behind })),
     );
   }
 
@@ -47,7 +47,7 @@ export class WebhookOutbox {
     const deliveries = rows.filter((d): d is typeof d & { id: string; subscriptionId: string } => d.id !== null && d.subscriptionId !== null);
     await this.queue.enqueue(
       tx,
-      deliveries.map((d) => ({ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: 1, behind: d.failing })),
+      deliveries.map((d) => ({ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: 1, behind: d.behind })),
     );
     return deliveries.map((d) => d.id);
   }

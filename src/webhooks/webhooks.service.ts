@@ -75,10 +75,11 @@ export class WebhooksService {
     });
   }
 
-  /** Deletes the subscription with its deliveries and their log. */
+  /** Deletes the subscription with its deliveries, their log, and the attempts still waiting in the queue. */
   async delete(id: string, ctx: AuditContext): Promise<void> {
     await this.db.transaction(async (tx) => {
       if (!(await this.subscriptions.delete(tx, id))) throw webhookNotFound();
+      await this.queue.dropWaiting(tx, id);
       await this.audit.record({ action: 'webhook.deleted', targetType: 'webhook', targetId: id }, ctx, tx);
     });
   }

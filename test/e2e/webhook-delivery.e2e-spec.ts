@@ -1,3 +1,4 @@
+import { Database } from '../../src/infra/database/database.js';
 import { createUser, login } from '../support/fixtures.js';
 import { freePort, startTestApp, type TestApp } from '../support/test-app.js';
 import { type StaffApi, staffApi } from '../support/staff-api.js';
@@ -146,6 +147,53 @@ describe('webhook delivery: retries, failure, redelivery and isolation', () => {
     expect(cut.attempt_log[0]).toMatchObject({ status: null, error: 'timed out after 2000 ms' });
     expect(cut.attempt_log[0].duration_ms).toBeGreaterThanOrEqual(1900);
     expect(cut.attempt_log[0].duration_ms).toBeLessThan(4000);
+  });
+
+  it('puts a receiver that stalls behind the healthy ones before its attempt times out, and brings it back once it answers', async () => {
+    const db = t.app.get(Database);
+    const stalling = await receiver();
+    stalling.fallback = 'hang';
+    const sub = await subscribe(stalling.url, stalling);
+    const state = async () => {
+      const [s] = await db.query<{ behind: boolean; failing: boolean }>(`SELECT behind_since IS NOT NULL AS behind, failing_since IS NOT NULL AS failing FROM webhook_subscriptions WHERE id = $1`, [sub]);
+      const jobs = await db.query<{ priority: number }>(`SELECT priority FROM pgboss.job WHERE name = 'webhook-attempt' AND group_id = $1 AND state = 'created'`, [sub]);
+      return { ...s, waiting: jobs.map((j) => j.priority) };
+    };
+
+    // Two attempts in flight (its limit), two waiting; nothing has failed yet.
+    const first = await Promise.all(Array.from({ length: 4 }, () => lockSomeone()));
+    await stalling.waitFor(() => true, 2);
+    const sent = Date.now();
+    expect(await state()).toEqual({ behind: false, failing: false, waiting: [0, 0] });
+
+    // A healthy receiver answers in milliseconds: one silent for a second goes behind, before the 2 s timeout.
+    const behind = await eventually(async () => ((await state()).behind ? Date.now() : null), 5_000, 'the subscription behind');
+    expect(behind - sent).toBeLessThan(1_900);
+    expect(await state()).toEqual({ behind: true, failing: false, waiting: [-1, -1] });
+    // Its next event waits behind too, from the start.
+    const next = await lockSomeone();
+    const nextDelivery = await deliveryOf(next.auditId, sub);
+    expect(await db.query(`SELECT priority FROM pgboss.job WHERE name = 'webhook-attempt' AND data->>'deliveryId' = $1`, [nextDelivery.id])).toEqual([{ priority: -1 }]);
+
+    // It answers again: every event arrives (the two cut off retried), and it is healthy again.
+    stalling.fallback = 204;
+    const ids = new Set([...first, next].map((l) => l.userId));
+    await stalling.waitFor((r) => r.answered === 204 && ids.has(r.body.data.subject.id), 5, 15_000);
+    for (const l of [...first, next]) await settled(l.auditId, sub, 'delivered');
+    expect(await state()).toEqual({ behind: false, failing: false, waiting: [] });
+  });
+
+  it('drops the attempts still waiting when their subscription is deleted', async () => {
+    const db = t.app.get(Database);
+    const stuck = await receiver();
+    stuck.fallback = 'hang';
+    const sub = await subscribe(stuck.url);
+    await Promise.all(Array.from({ length: 5 }, () => lockSomeone()));
+    await stuck.waitFor(() => true, 2);
+    const waiting = () => db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'webhook-attempt' AND group_id = $1 AND state IN ('created', 'retry')`, [sub]);
+    expect(await waiting()).toEqual([{ n: 3 }]);
+    expect((await api.call('DELETE', `/admin/api/webhooks/${sub}`, { reason: REASON })).status).toBe(200);
+    expect(await waiting()).toEqual([{ n: 0 }]);
   });
 });
 

@@ -37,7 +37,8 @@ export interface AttemptJobInsert extends AttemptJob {
   behind?: boolean;
 }
 
-const BEHIND = -1;
+/** The priority of the attempts kept behind (the healthy ones have 0). */
+export const BEHIND_PRIORITY = -1;
 
 /**
  * The job id of an automatic attempt, derived from the delivery and the attempt's number:
@@ -175,7 +176,7 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
         data: { deliveryId: j.deliveryId, attempt: j.attempt, ...(j.manual ? { manual: true } : {}) } satisfies AttemptJob,
         group: { id: j.subscriptionId },
         ...(j.startAfter ? { startAfter: j.startAfter } : {}),
-        ...(j.behind ? { priority: BEHIND } : {}),
+        ...(j.behind ? { priority: BEHIND_PRIORITY } : {}),
       })),
       { db: executor(tx), returnId: true },
     );
@@ -196,11 +197,12 @@ export class DeliveryQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * A subscription started failing: its attempts still waiting go behind the healthy ones (see
-   * `behind`). pg-boss has no call for this; it changes the `priority` it reads, and nothing else.
+   * A deleted subscription's attempts still waiting (a stuck receiver's backlog can be thousands):
+   * gone with it, rather than each fetched later only to find its delivery gone. One in flight
+   * finishes and records nothing.
    */
-  async putBehind(tx: Tx, subscriptionId: string): Promise<void> {
-    await tx.query(`UPDATE ${JOB_SCHEMA}.job SET priority = $3 WHERE name = $1 AND group_id = $2 AND state = 'created' AND priority > $3`, [DELIVERY_QUEUE, subscriptionId, BEHIND]);
+  async dropWaiting(tx: Tx, subscriptionId: string): Promise<void> {
+    await tx.query(`DELETE FROM ${JOB_SCHEMA}.job WHERE name = $1 AND group_id = $2 AND state IN ('created', 'retry')`, [DELIVERY_QUEUE, subscriptionId]);
   }
 
   async fail(job: Job<AttemptJob>, err: Error): Promise<void> {

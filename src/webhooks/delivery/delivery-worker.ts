@@ -25,6 +25,12 @@ const BEHIND_POLL_MS = 2_000;
 const ORPHAN_SWEEP_MS = 60_000;
 const ORPHAN_AFTER_SECONDS = 300;
 
+/**
+ * How long an attempt may wait for an answer before its subscription goes behind the healthy ones:
+ * far longer than a healthy receiver takes, far shorter than the timeout (which cuts it off).
+ */
+export const stallAfterMs = (timeoutMs: number) => Math.min(1_000, Math.floor(timeoutMs / 2));
+
 /** Each retry waits its configured delay, give or take a fifth (jitter spreads a burst of retries). */
 export const withJitter = (seconds: number, random = Math.random) => seconds * 1000 * (0.8 + 0.4 * random());
 
@@ -59,6 +65,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private flowing = false;
   private lastFullFetch = 0;
   private moreBehind = false;
+  /** An attempt of a subscription kept behind finished: the next fetch asks for those too. */
+  private behindFreed = false;
+  /** Subscriptions being put behind by this process because an attempt stalled. */
+  private readonly stalling = new Set<string>();
 
   constructor(
     private readonly queue: DeliveryQueue,
@@ -108,7 +118,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       this.woken = false;
       // The attempts kept behind are looked for every BEHIND_POLL_MS (and again at once while such a
       // fetch comes back full); otherwise a fetch asks only for the healthy ones (see DeliveryQueue.fetch).
-      const all = this.moreBehind || Date.now() - this.lastFullFetch >= BEHIND_POLL_MS;
+      const all = this.behindFreed || this.moreBehind || Date.now() - this.lastFullFetch >= BEHIND_POLL_MS;
+      this.behindFreed = false;
       if (all) this.lastFullFetch = Date.now();
       if (free > 0) {
         try {
@@ -177,7 +188,21 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     // OpenID Connect Back-Channel Logout 1.0 section 2.5: a form POST of the logout token (signed as a webhook too).
     const body = work.kind === 'backchannel_logout' ? new URLSearchParams({ logout_token: this.logoutToken(work.body.data) }).toString() : JSON.stringify(work.body);
     const contentType = work.kind === 'backchannel_logout' ? 'application/x-www-form-urlencoded' : 'application/json';
-    const result = await this.send(d.url, webhookId(d.eventId), body, secrets, contentType);
+    // A receiver still silent long after a healthy one would have answered goes behind now, while
+    // its backlog is small, not only once the attempt times out (WEBHOOK_TIMEOUT_MS).
+    let stalled = false;
+    const stall = work.subscriptionBehind
+      ? undefined
+      : setTimeout(() => {
+          stalled = true;
+          this.putStalledBehind(d.subscriptionId);
+        }, stallAfterMs(this.config.webhookTimeoutMs));
+    let result: AttemptResult;
+    try {
+      result = await this.send(d.url, webhookId(d.eventId), body, secrets, contentType);
+    } finally {
+      clearTimeout(stall);
+    }
     const step = nextStep(result, attempt, manual, this.config.webhookRetryDelays);
     const nextAttemptAt = step.retryInSeconds ? new Date(Date.now() + withJitter(step.retryInSeconds)) : null;
     const outcome: AttemptOutcome = { number: attempt, manual, startedAt, ...result, next: { status: step.status, nextAttemptAt } };
@@ -186,9 +211,25 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     await this.queue.recording(async (tx) => {
       if (!(await this.deliveries.recordAttempt(tx, d.id, outcome, job.id))) return;
       if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt, behind: true }]);
-      if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.subscriptionFailing, work.kind);
+      if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.kind);
     }, more);
+    // A subscription kept behind has its attempts fetched only now and then (BEHIND_POLL_MS): the
+    // slot this one held is filled from them at once, so a slow receiver is not slowed down further.
+    if (work.subscriptionBehind || stalled || more) {
+      this.behindFreed = true;
+      this.wake();
+    }
     return true;
+  }
+
+  /** An attempt to this subscription has waited long for an answer: it goes behind (once, across attempts and workers). */
+  private putStalledBehind(subscriptionId: string): void {
+    if (this.stalling.has(subscriptionId)) return;
+    this.stalling.add(subscriptionId);
+    this.queue
+      .recording((tx) => this.deliveries.putBehind(tx, subscriptionId), false)
+      .catch((err: Error) => this.logger.warn(`putting a stalled webhook subscription behind failed: ${err.message}`))
+      .finally(() => this.stalling.delete(subscriptionId));
   }
 
   private logoutToken(data: Record<string, unknown>): string {
@@ -208,8 +249,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** 410 Gone disables the subscription at once; so does failing without a success for WEBHOOK_DISABLE_AFTER (webhooks only). */
-  private async afterFailure(tx: Tx, subscriptionId: string, gone: boolean, wasFailing: boolean, kind: AttemptWork['kind']): Promise<void> {
-    if (!wasFailing) await this.queue.putBehind(tx, subscriptionId);
+  private async afterFailure(tx: Tx, subscriptionId: string, gone: boolean, kind: AttemptWork['kind']): Promise<void> {
+    await this.deliveries.putBehind(tx, subscriptionId);
     // A client's back-channel logout receiver follows the client, not the webhook API: nobody could
     // enable it again, so it is never disabled; each logout is still retried, then kept as failed.
     if (kind === 'backchannel_logout') return;

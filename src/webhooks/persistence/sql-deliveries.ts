@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Tx } from '../../infra/database/database.js';
 import type { Attempt, Delivery, DeliveryStatus, EventBody } from '../delivery.js';
-import { DELIVERY_QUEUE, JOB_SCHEMA } from '../delivery/delivery-queue.js';
+import { BEHIND_PRIORITY, DELIVERY_QUEUE, JOB_SCHEMA } from '../delivery/delivery-queue.js';
 import { isUuid } from './sql-subscriptions.js';
 
 interface DeliveryRow {
@@ -72,7 +72,8 @@ export interface AttemptWork {
   delivery: Delivery;
   body: EventBody;
   subscriptionEnabled: boolean;
-  subscriptionFailing: boolean;
+  /** Its attempts wait behind the healthy ones (see DeliveryStore.putBehind). */
+  subscriptionBehind: boolean;
   sealedSecrets: string[];
   /** `webhook`: a signed JSON event; `backchannel_logout`: a form POST of a logout token. */
   kind: 'webhook' | 'backchannel_logout';
@@ -107,8 +108,8 @@ export class DeliveryStore {
     tx: Tx,
     e: { id: string; type: string; subject: string; auditId: string | null; body: EventBody },
     only?: string[],
-  ): Promise<{ id: string | null; subscriptionId: string | null; failing: boolean; sequence: string }[]> {
-    return tx.query<{ id: string | null; subscriptionId: string | null; failing: boolean; sequence: string }>(
+  ): Promise<{ id: string | null; subscriptionId: string | null; behind: boolean; sequence: string }[]> {
+    return tx.query<{ id: string | null; subscriptionId: string | null; behind: boolean; sequence: string }>(
       `WITH seq AS (
          INSERT INTO webhook_sequences (subject, last) VALUES ($3::text, 1) ON CONFLICT (subject) DO UPDATE SET last = webhook_sequences.last + 1 RETURNING last
        ), ev AS (
@@ -120,22 +121,22 @@ export class DeliveryStore {
          WHERE CASE WHEN $6::uuid[] IS NULL THEN s.enabled AND (s.event_types IS NULL OR $2 = ANY (s.event_types)) ELSE s.id = ANY ($6::uuid[]) END
          RETURNING id, subscription_id
        )
-       SELECT made.id, made.subscription_id AS "subscriptionId", coalesce(s.failing_since IS NOT NULL, false) AS failing, seq.last::text AS sequence
+       SELECT made.id, made.subscription_id AS "subscriptionId", coalesce(s.behind_since IS NOT NULL, false) AS behind, seq.last::text AS sequence
        FROM seq LEFT JOIN (made JOIN webhook_subscriptions s ON s.id = made.subscription_id) ON true`,
       [e.id, e.type, e.subject, e.auditId, JSON.stringify(e.body), only ?? null],
     );
   }
 
   async forAttempt(tx: Tx, deliveryId: string): Promise<AttemptWork | null> {
-    const [row] = await tx.query<DeliveryRow & { body: EventBody; enabled: boolean; failing: boolean; secret_enc: string; previous_secret_enc: string | null; kind: AttemptWork['kind'] }>(
-      `SELECT ${DELIVERY}, e.body, s.enabled, s.failing_since IS NOT NULL AS failing, s.secret_enc, s.kind,
+    const [row] = await tx.query<DeliveryRow & { body: EventBody; enabled: boolean; behind: boolean; secret_enc: string; previous_secret_enc: string | null; kind: AttemptWork['kind'] }>(
+      `SELECT ${DELIVERY}, e.body, s.enabled, s.behind_since IS NOT NULL AS behind, s.secret_enc, s.kind,
          CASE WHEN s.previous_secret_until > now() THEN s.previous_secret_enc END AS previous_secret_enc
        FROM ${FROM} WHERE d.id = $1`,
       [deliveryId],
     );
     if (!row) return null;
     const sealedSecrets = [row.secret_enc, ...(row.previous_secret_enc ? [row.previous_secret_enc] : [])];
-    return { delivery: toDelivery(row), body: row.body, subscriptionEnabled: row.enabled, subscriptionFailing: row.failing, sealedSecrets, kind: row.kind };
+    return { delivery: toDelivery(row), body: row.body, subscriptionEnabled: row.enabled, subscriptionBehind: row.behind, sealedSecrets, kind: row.kind };
   }
 
   /**
@@ -157,13 +158,35 @@ export class DeliveryStore {
        ), released AS (
          DELETE FROM ${JOB_SCHEMA}.job WHERE name = $10 AND id = $11 RETURNING id
        ), healthy AS (
-         UPDATE webhook_subscriptions SET failing_since = NULL WHERE $3 = 'delivered' AND failing_since IS NOT NULL AND id = (SELECT subscription_id FROM webhook_deliveries WHERE id = $1)
+         UPDATE webhook_subscriptions SET failing_since = NULL, behind_since = NULL
+         WHERE $3 = 'delivered' AND (failing_since IS NOT NULL OR behind_since IS NOT NULL) AND id = (SELECT subscription_id FROM webhook_deliveries WHERE id = $1)
          RETURNING id
        )
        SELECT EXISTS (SELECT 1 FROM logged) AS recorded, (SELECT count(*) FROM released) AS released, (SELECT count(*) FROM healthy) AS healthy`,
       [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error, o.durationMs, o.excerpt, o.manual, DELIVERY_QUEUE, jobId, o.startedAt],
     );
     return row.recorded;
+  }
+
+  /**
+   * Puts a subscription behind the healthy ones (an attempt to it stalled or failed): its attempts
+   * waiting in the queue move behind, and the outbox enqueues its next ones there, until an attempt
+   * is delivered. Once: only the statement that flags the subscription moves its jobs, so the
+   * attempts that stall or fail together do not each rewrite (and wait on) the same backlog.
+   * pg-boss has no call for this; only the `priority` it reads changes. Answers whether it moved them.
+   */
+  async putBehind(tx: Tx, subscriptionId: string): Promise<boolean> {
+    const [row] = await tx.query<{ flagged: boolean }>(
+      `WITH flagged AS (
+         UPDATE webhook_subscriptions SET behind_since = now() WHERE id = $2::text::uuid AND behind_since IS NULL RETURNING id
+       ), moved AS (
+         UPDATE ${JOB_SCHEMA}.job SET priority = $3 WHERE name = $1 AND group_id = $2::text AND state = 'created' AND priority > $3 AND EXISTS (SELECT 1 FROM flagged)
+         RETURNING id
+       )
+       SELECT EXISTS (SELECT 1 FROM flagged) AS flagged, (SELECT count(*) FROM moved) AS moved`,
+      [DELIVERY_QUEUE, subscriptionId, BEHIND_PRIORITY],
+    );
+    return row.flagged;
   }
 
   /** Fails a delivery without an attempt (its subscription was disabled or deleted meanwhile). */

@@ -93,6 +93,7 @@ export class SubscriptionStore {
          enabled = COALESCE($6, enabled),
          disabled_reason = CASE WHEN $6 IS NULL THEN disabled_reason ELSE NULL END,
          failing_since = CASE WHEN $6 IS TRUE THEN NULL ELSE failing_since END,
+         behind_since = CASE WHEN $6 IS TRUE THEN NULL ELSE behind_since END,
          updated_at = now()
        WHERE id = $1 AND kind = 'webhook' RETURNING ${COLUMNS}`,
       [id, p.url ?? null, p.description ?? null, p.eventTypes !== undefined, p.eventTypes ?? null, p.enabled ?? null],
