@@ -59,8 +59,13 @@ export const fetchSize = (free: number) => (free >= FETCH_BATCH ? FETCH_BATCH : 
 /** pg-boss statements inside one of the service's transactions. */
 const executor = (tx: Tx): Db => ({ executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) });
 
-/** The worker's own connections: pg-boss's statements (fetches, failures, its supervisor) and the attempts' records. */
-const QUEUE_POOL_SIZE = 6;
+/**
+ * The worker's own connections: pg-boss's statements (fetches, failures, its supervisor) and the
+ * attempts' records. A hanging receiver's attempts time out together, and each failure is a
+ * transaction: enough connections that the healthy subscriptions' fetches and records never wait
+ * for them.
+ */
+const QUEUE_POOL_SIZE = 10;
 
 /**
  * Statements that only move an attempt along commit asynchronously: should the server lose the

@@ -227,7 +227,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.stalling.has(subscriptionId)) return;
     this.stalling.add(subscriptionId);
     this.queue
-      .recording((tx) => this.deliveries.putBehind(tx, subscriptionId), false)
+      .recording((tx) => this.deliveries.putBehind(tx, subscriptionId, false), false)
       .catch((err: Error) => this.logger.warn(`putting a stalled webhook subscription behind failed: ${err.message}`))
       .finally(() => this.stalling.delete(subscriptionId));
   }
@@ -250,11 +250,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** 410 Gone disables the subscription at once; so does failing without a success for WEBHOOK_DISABLE_AFTER (webhooks only). */
   private async afterFailure(tx: Tx, subscriptionId: string, gone: boolean, kind: AttemptWork['kind']): Promise<void> {
-    await this.deliveries.putBehind(tx, subscriptionId);
     // A client's back-channel logout receiver follows the client, not the webhook API: nobody could
-    // enable it again, so it is never disabled; each logout is still retried, then kept as failed.
+    // enable it again, so it is never disabled (no failure streak); each logout is still retried, then kept as failed.
+    const since = await this.deliveries.putBehind(tx, subscriptionId, kind !== 'backchannel_logout');
     if (kind === 'backchannel_logout') return;
-    const since = await this.subscriptions.markFailing(tx, subscriptionId);
     const tooLong = since !== null && Date.now() - since.getTime() >= this.config.webhookDisableAfter * 1000;
     if (!gone && !tooLong) return;
     const reason = gone ? 'the receiver answered 410 Gone' : `failing without a success since ${since!.toISOString()}`;

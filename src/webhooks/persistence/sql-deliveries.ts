@@ -169,24 +169,29 @@ export class DeliveryStore {
   }
 
   /**
-   * Puts a subscription behind the healthy ones (an attempt to it stalled or failed): its attempts
-   * waiting in the queue move behind, and the outbox enqueues its next ones there, until an attempt
-   * is delivered. Once: only the statement that flags the subscription moves its jobs, so the
-   * attempts that stall or fail together do not each rewrite (and wait on) the same backlog.
-   * pg-boss has no call for this; only the `priority` it reads changes. Answers whether it moved them.
+   * Puts a subscription behind the healthy ones (an attempt to it stalled, or `failed`): its
+   * attempts waiting in the queue move behind, and the outbox enqueues its next ones there, until an
+   * attempt is delivered. Once: only the statement that flags the subscription moves its jobs, so
+   * the attempts that stall or fail together do not each rewrite (and wait on) the same backlog.
+   * A failure also starts its failure streak. One statement (a failure's transaction holds one of
+   * the worker's few connections, and a hanging receiver's attempts time out together).
+   * pg-boss has no call for this; only the `priority` it reads changes. Answers since when the
+   * subscription has been failing (null: it is not).
    */
-  async putBehind(tx: Tx, subscriptionId: string): Promise<boolean> {
-    const [row] = await tx.query<{ flagged: boolean }>(
+  async putBehind(tx: Tx, subscriptionId: string, failed: boolean): Promise<Date | null> {
+    const [row] = await tx.query<{ failing_since: Date | null }>(
       `WITH flagged AS (
-         UPDATE webhook_subscriptions SET behind_since = now() WHERE id = $2::text::uuid AND behind_since IS NULL RETURNING id
+         UPDATE webhook_subscriptions SET behind_since = COALESCE(behind_since, now()),
+           failing_since = CASE WHEN $4::boolean THEN COALESCE(failing_since, now()) ELSE failing_since END
+         WHERE id = $2::text::uuid RETURNING behind_since = now() AS fresh, failing_since
        ), moved AS (
-         UPDATE ${JOB_SCHEMA}.job SET priority = $3 WHERE name = $1 AND group_id = $2::text AND state = 'created' AND priority > $3 AND EXISTS (SELECT 1 FROM flagged)
+         UPDATE ${JOB_SCHEMA}.job SET priority = $3 WHERE name = $1 AND group_id = $2::text AND state = 'created' AND priority > $3 AND EXISTS (SELECT 1 FROM flagged WHERE fresh)
          RETURNING id
        )
-       SELECT EXISTS (SELECT 1 FROM flagged) AS flagged, (SELECT count(*) FROM moved) AS moved`,
-      [DELIVERY_QUEUE, subscriptionId, BEHIND_PRIORITY],
+       SELECT (SELECT failing_since FROM flagged) AS failing_since, (SELECT count(*) FROM moved) AS moved`,
+      [DELIVERY_QUEUE, subscriptionId, BEHIND_PRIORITY, failed],
     );
-    return row.flagged;
+    return row?.failing_since ? new Date(row.failing_since) : null;
   }
 
   /** Fails a delivery without an attempt (its subscription was disabled or deleted meanwhile). */

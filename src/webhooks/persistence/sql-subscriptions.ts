@@ -116,12 +116,6 @@ export class SubscriptionStore {
     return row ? toSubscription(row) : null;
   }
 
-  /** After a failed attempt: starts the failure streak if none runs; answers when it started. */
-  async markFailing(tx: Tx, id: string): Promise<Date | null> {
-    const [row] = await tx.query<{ failing_since: Date }>(`UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, now()) WHERE id = $1 RETURNING failing_since`, [id]);
-    return row ? new Date(row.failing_since) : null;
-  }
-
   /** Disables it (once): answers false when it was disabled already. */
   async disable(tx: Tx, id: string, reason: string): Promise<boolean> {
     return (await tx.query(`UPDATE webhook_subscriptions SET enabled = false, disabled_reason = $2, updated_at = now() WHERE id = $1 AND enabled RETURNING id`, [id, reason])).length > 0;
