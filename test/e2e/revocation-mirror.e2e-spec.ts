@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { authGet, createClient, createUser, login, type TestClient } from '../support/fixtures.js';
 import { cleanEnv, startService, type Service, waitFor } from '../support/processes.js';
@@ -133,6 +135,23 @@ function cannotHearRedis(target: Target) {
       expect((await authGet(b, '/userinfo', tokens.access_token)).status).toBe(401);
     }
   }, 60_000);
+
+  it('serves a request that came while its heartbeat was late (the process stalled) once it is back in step, not 503', async () => {
+    const { tokens } = await freshToken();
+    expect((await authGet(b, '/userinfo', tokens.access_token)).status).toBe(200);
+    // The request is on B's socket before this process (B's too) stalls for longer than B accepts
+    // past a heartbeat (its lease minus its margin), though not for its whole lease.
+    const socket = connect(Number(new URL(b.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = once(socket, 'close');
+    socket.write(`GET /userinfo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tokens.access_token}\r\nConnection: close\r\n\r\n`);
+    const stalled = performance.now() + LEASE_MS * 0.8;
+    while (performance.now() < stalled);
+    await closed;
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+  });
 
   it.each([
     ['refuses connections (cut)', () => Promise.all(proxies.map((p) => p.cut())), () => Promise.all(proxies.map((p) => p.restore()))],

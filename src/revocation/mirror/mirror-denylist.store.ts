@@ -6,6 +6,7 @@ import { DenylistStore, type DenylistEntry, type RevokedBy, type TokenRef } from
 import type { RedisDenylistStore } from '../redis-denylist.store.js';
 import { DenylistMemory, type MirrorEntry } from './denylist-memory.js';
 import { APPEND, LEAVE, PENDING, RENEW, streamIdBefore } from './feed-scripts.js';
+import { wakeable } from './wakeups.js';
 
 /** The timings of the lease (see docs/architecture.md, "The denylist mirror"). */
 export interface MirrorTimings {
@@ -63,6 +64,8 @@ export class MirrorDenylistStore extends DenylistStore {
   /** The waiting revocations' wake-ups, and where the ack feed reader is (null: not running). */
   private readonly ackWaiters = new Set<() => void>();
   private ackPosition: string | null = null;
+  /** Those waiting for this instance to accept (see whenReady). */
+  private readonly inStepWaiters = new Set<() => void>();
   private readonly keys: { feed: string; members: string; acks: string; epoch: string; ackFeed: string };
   /** The keys RENEW, PENDING and APPEND take first, in this order. */
   private readonly ackKeys: string[];
@@ -91,9 +94,11 @@ export class MirrorDenylistStore extends DenylistStore {
     this.loop ??= this.run();
   }
 
-  override async whenReady(ms: number): Promise<void> {
-    const until = performance.now() + ms;
-    while (!this.accepting() && performance.now() < until && !this.stopped) await new Promise((r) => setTimeout(r, 5));
+  /** Resolves once this instance accepts (a renewal wakes it), or after `ms`. */
+  override whenReady(ms: number): Promise<void> {
+    const { settled, wake } = wakeable(this.inStepWaiters, ms, () => this.accepting() || this.stopped);
+    wake();
+    return settled;
   }
 
   override async stop(): Promise<void> {
@@ -104,6 +109,7 @@ export class MirrorDenylistStore extends DenylistStore {
     this.feed.disconnect();
     this.ackReader.disconnect();
     for (const wake of [...this.ackWaiters]) wake();
+    for (const wake of [...this.inStepWaiters]) wake();
   }
 
   override accepting(): boolean {
@@ -115,8 +121,14 @@ export class MirrorDenylistStore extends DenylistStore {
     return this.memory.size;
   }
 
+  /**
+   * Out of step is mostly late, not lost: after the process stalled (CPU starvation, a long pause)
+   * the heartbeat's answer is often on its socket already, and a rejoin is one load from PostgreSQL.
+   * So a check waits up to half a lease for a renewal to put this instance back in step, then 503s.
+   */
   async check(t: TokenRef): Promise<RevokedBy | null> {
-    if (performance.now() >= this.acceptUntil) throw new RevocationStateUnavailable('this instance is not in step with the revocation feed');
+    if (!this.accepting()) await this.whenReady(this.timings.leaseMs / 2);
+    if (!this.accepting()) throw new RevocationStateUnavailable('this instance is not in step with the revocation feed');
     return this.memory.check(t);
   }
 
@@ -169,24 +181,17 @@ export class MirrorDenylistStore extends DenylistStore {
 
   /** Resolves at the first acknowledgement after ack feed id `after`, or after `ms`. */
   private nextAck(after: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.ackWaiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.ackWaiters.add(wake);
-      if (this.ackPosition === null) {
-        this.ackPosition = after;
-        void this.readAcks();
-      } else if (streamIdBefore(after, this.ackPosition)) {
-        // The reader has passed entries this waiter has not seen, or the ack feed started again
-        // (Redis lost its data): it reads from here on, and the waiter checks once more now.
-        this.ackPosition = after;
-        wake();
-      }
-    });
+    const { settled, wake } = wakeable(this.ackWaiters, ms);
+    if (this.ackPosition === null) {
+      this.ackPosition = after;
+      void this.readAcks();
+    } else if (streamIdBefore(after, this.ackPosition)) {
+      // The reader has passed entries this waiter has not seen, or the ack feed started again
+      // (Redis lost its data): it reads from here on, and the waiter checks once more now.
+      this.ackPosition = after;
+      wake();
+    }
+    return settled;
   }
 
   /** One blocking reader of the ack feed for every waiting revocation; it stops when none waits. */
@@ -245,8 +250,10 @@ export class MirrorDenylistStore extends DenylistStore {
         const renewed = await this.renew(this.lastId);
         ackOwed = false;
         if (this.stopped) break;
-        if (renewed === 1) this.acceptUntil = sent + this.timings.leaseMs - this.timings.marginMs;
-        else {
+        if (renewed === 1) {
+          this.acceptUntil = sent + this.timings.leaseMs - this.timings.marginMs;
+          for (const wake of [...this.inStepWaiters]) wake();
+        } else {
           // Lapsed (this instance may have missed a revocation that no longer waited for it), or a new epoch.
           this.acceptUntil = 0;
           joined = false;
