@@ -27,6 +27,8 @@ export class WebhookReceiver {
   secrets: string[] = [];
   script: Behaviour[] = [];
   fallback: Behaviour = 204;
+  /** How long it takes to answer (a slow receiver). */
+  delayMs = 0;
   private readonly hanging = new Set<ServerResponse>();
   private server!: Server;
   port = 0;
@@ -57,7 +59,9 @@ export class WebhookReceiver {
           this.hanging.add(res);
           return;
         }
-        res.writeHead(next, { 'content-type': 'text/plain' }).end(next >= 400 ? 'receiver says no' : 'ok');
+        const answer = () => res.writeHead(next, { 'content-type': 'text/plain' }).end(next >= 400 ? 'receiver says no' : 'ok');
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        else answer();
       });
     });
     await new Promise<void>((done) => this.server.listen(port, '127.0.0.1', done));

@@ -25,6 +25,8 @@ const FEED_LENGTH = 10_000;
 
 /** The longest a waiting revocation sleeps between checks when no acknowledgement wakes it. */
 const FALLBACK_POLL_MS = 50;
+/** The longest a check waits for this instance to get back in step (see check). */
+const MAX_IN_STEP_WAIT_MS = 1000;
 
 /** An instance forgets expired entries at most this often (the memory's buckets are a second wide). */
 const EXPIRE_EVERY_MS = 1000;
@@ -104,12 +106,12 @@ export class MirrorDenylistStore extends DenylistStore {
   override async stop(): Promise<void> {
     this.stopped = true;
     this.acceptUntil = 0;
+    for (const wake of [...this.inStepWaiters]) wake();
     await this.loop?.catch(() => undefined);
     await this.redis.eval(LEAVE, 2, this.keys.members, this.keys.acks, this.instanceId).catch(() => undefined);
     this.feed.disconnect();
     this.ackReader.disconnect();
     for (const wake of [...this.ackWaiters]) wake();
-    for (const wake of [...this.inStepWaiters]) wake();
   }
 
   override accepting(): boolean {
@@ -122,12 +124,12 @@ export class MirrorDenylistStore extends DenylistStore {
   }
 
   /**
-   * Out of step is mostly late, not lost: after the process stalled (CPU starvation, a long pause)
-   * the heartbeat's answer is often on its socket already, and a rejoin is one load from PostgreSQL.
-   * So a check waits up to half a lease for a renewal to put this instance back in step, then 503s.
+   * Out of step is mostly late, not lost (a stalled process's heartbeat answer is often on its socket
+   * already; a rejoin is one load from PostgreSQL): a check waits up to half a lease (at most a
+   * second) for a renewal to put this instance back in step, then 503s.
    */
   async check(t: TokenRef): Promise<RevokedBy | null> {
-    if (!this.accepting()) await this.whenReady(this.timings.leaseMs / 2);
+    if (!this.accepting()) await this.whenReady(Math.min(this.timings.leaseMs / 2, MAX_IN_STEP_WAIT_MS));
     if (!this.accepting()) throw new RevocationStateUnavailable('this instance is not in step with the revocation feed');
     return this.memory.check(t);
   }

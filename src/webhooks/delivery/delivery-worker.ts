@@ -119,9 +119,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       // The attempts kept behind are looked for every BEHIND_POLL_MS (and again at once while such a
       // fetch comes back full); otherwise a fetch asks only for the healthy ones (see DeliveryQueue.fetch).
       const all = this.behindFreed || this.moreBehind || Date.now() - this.lastFullFetch >= BEHIND_POLL_MS;
-      this.behindFreed = false;
-      if (all) this.lastFullFetch = Date.now();
       if (free > 0) {
+        if (all) {
+          this.lastFullFetch = Date.now();
+          this.behindFreed = false;
+        }
         try {
           const jobs = await this.queue.fetch(want, this.config.webhookSubscriptionConcurrency, !all);
           got = jobs.length;
@@ -149,7 +151,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const run = this.run(job).finally(() => {
       // A freed slot matters to a loop that stopped fetching for want of one, and while work flows
       // (a subscription at its limit has more waiting); an idle queue is not asked again for it.
-      if (this.inFlight-- === this.config.webhookConcurrency || this.flowing) this.wake();
+      if (this.inFlight-- === this.config.webhookConcurrency || this.flowing || this.behindFreed) this.wake();
       this.running.delete(run);
     });
     this.running.add(run);
@@ -209,16 +211,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     // A delivered attempt is one statement (it also ends the subscription's failure streak); a failed one, one transaction.
     const more = step.status !== 'delivered';
     await this.queue.recording(async (tx) => {
-      if (!(await this.deliveries.recordAttempt(tx, d.id, outcome, job.id))) return;
+      if (!(await this.deliveries.recordAttempt(tx, d.id, outcome, job.id, stallAfterMs(this.config.webhookTimeoutMs)))) return;
       if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt, behind: true }]);
       if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.kind);
     }, more);
     // A subscription kept behind has its attempts fetched only now and then (BEHIND_POLL_MS): the
     // slot this one held is filled from them at once, so a slow receiver is not slowed down further.
-    if (work.subscriptionBehind || stalled || more) {
-      this.behindFreed = true;
-      this.wake();
-    }
+    // (The loop is woken once this slot is free: see start.)
+    if (work.subscriptionBehind || stalled || more) this.behindFreed = true;
     return true;
   }
 
@@ -226,10 +226,16 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private putStalledBehind(subscriptionId: string): void {
     if (this.stalling.has(subscriptionId)) return;
     this.stalling.add(subscriptionId);
-    this.queue
+    const put: Promise<void> = this.queue
       .recording((tx) => this.deliveries.putBehind(tx, subscriptionId, false), false)
+      .then(() => undefined)
       .catch((err: Error) => this.logger.warn(`putting a stalled webhook subscription behind failed: ${err.message}`))
-      .finally(() => this.stalling.delete(subscriptionId));
+      .finally(() => {
+        this.stalling.delete(subscriptionId);
+        this.running.delete(put);
+      });
+    // A shutdown waits for it, as for an attempt (the connections close after).
+    this.running.add(put);
   }
 
   private logoutToken(data: Record<string, unknown>): string {

@@ -144,9 +144,12 @@ export class DeliveryStore {
    * found it (`number - 1` attempts): a duplicate of an attempt writes nothing and answers false.
    * In the same statement the attempt's job leaves the queue: deleted rather than completed by a
    * second statement (nothing reads a finished job of this queue: no output, no dependants), so a
-   * delivered attempt costs one statement to record.
+   * delivered attempt costs one statement to record. A delivered attempt ends the subscription's
+   * failure streak; one answered within `stallMs` also ends its time behind (see putBehind), and
+   * its waiting attempts go back among the healthy ones (a slow answer keeps it behind: a slow
+   * receiver does not flip back and forth, its backlog rewritten each time).
    */
-  async recordAttempt(tx: Tx, deliveryId: string, o: AttemptOutcome, jobId: string): Promise<boolean> {
+  async recordAttempt(tx: Tx, deliveryId: string, o: AttemptOutcome, jobId: string, stallMs: number): Promise<boolean> {
     const [row] = await tx.query<{ recorded: boolean }>(
       `WITH moved AS (
          UPDATE webhook_deliveries SET attempts = $2, status = $3, next_attempt_at = $4, last_status = $5, last_error = $6,
@@ -158,25 +161,25 @@ export class DeliveryStore {
        ), released AS (
          DELETE FROM ${JOB_SCHEMA}.job WHERE name = $10 AND id = $11 RETURNING id
        ), healthy AS (
-         UPDATE webhook_subscriptions SET failing_since = NULL, behind_since = NULL
-         WHERE $3 = 'delivered' AND (failing_since IS NOT NULL OR behind_since IS NOT NULL) AND id = (SELECT subscription_id FROM webhook_deliveries WHERE id = $1)
+         UPDATE webhook_subscriptions SET failing_since = NULL, behind_since = CASE WHEN $7 < $13 THEN NULL ELSE behind_since END
+         WHERE $3 = 'delivered' AND (failing_since IS NOT NULL OR (behind_since IS NOT NULL AND $7 < $13)) AND id = (SELECT subscription_id FROM webhook_deliveries WHERE id = $1)
+         RETURNING id, behind_since
+       ), restored AS (
+         UPDATE ${JOB_SCHEMA}.job SET priority = 0 WHERE name = $10 AND group_id = (SELECT id::text FROM healthy WHERE behind_since IS NULL) AND state = 'created' AND priority < 0
          RETURNING id
        )
-       SELECT EXISTS (SELECT 1 FROM logged) AS recorded, (SELECT count(*) FROM released) AS released, (SELECT count(*) FROM healthy) AS healthy`,
-      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error, o.durationMs, o.excerpt, o.manual, DELIVERY_QUEUE, jobId, o.startedAt],
+       SELECT EXISTS (SELECT 1 FROM logged) AS recorded, (SELECT count(*) FROM released) AS released, (SELECT count(*) FROM restored) AS restored`,
+      [deliveryId, o.number, o.next.status, o.next.nextAttemptAt, o.status, o.error, o.durationMs, o.excerpt, o.manual, DELIVERY_QUEUE, jobId, o.startedAt, stallMs],
     );
     return row.recorded;
   }
 
   /**
-   * Puts a subscription behind the healthy ones (an attempt to it stalled, or `failed`): its
-   * attempts waiting in the queue move behind, and the outbox enqueues its next ones there, until an
-   * attempt is delivered. Once: only the statement that flags the subscription moves its jobs, so
-   * the attempts that stall or fail together do not each rewrite (and wait on) the same backlog.
-   * A failure also starts its failure streak. One statement (a failure's transaction holds one of
-   * the worker's few connections, and a hanging receiver's attempts time out together).
-   * pg-boss has no call for this; only the `priority` it reads changes. Answers since when the
-   * subscription has been failing (null: it is not).
+   * Puts a subscription behind the healthy ones (an attempt to it stalled, or `failed`: that also
+   * starts its failure streak): its waiting attempts move behind, and the outbox enqueues its next
+   * ones there, until recordAttempt ends it. Only the statement that flags it moves the jobs, so
+   * attempts that stall or fail together do not each rewrite (and wait on) one backlog. pg-boss has
+   * no call for this: only the `priority` it reads changes. Answers since when it has been failing.
    */
   async putBehind(tx: Tx, subscriptionId: string, failed: boolean): Promise<Date | null> {
     const [row] = await tx.query<{ failing_since: Date | null }>(
