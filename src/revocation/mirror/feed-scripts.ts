@@ -93,3 +93,8 @@ export function streamIdBefore(a: string, b: string): boolean {
 
 /** LEAVE (KEYS: members, acks; ARGV: instance id): a clean shutdown, so nobody waits for this instance. */
 export const LEAVE = `redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) return 1`;
+
+/** What PENDING (and APPEND, after the entry's id) answers: the ack feed's tail, when the first pending lease lapses, and who has yet to acknowledge. */
+export type Pending = [tail: string, lapseMs: number, ...pending: string[]];
+/** An XREAD's answer for one stream: its entries as [id, fields]. */
+export type StreamRead = [string, [string, string[]][]][] | null;

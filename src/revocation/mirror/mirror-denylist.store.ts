@@ -5,7 +5,7 @@ import { RevocationNotPropagated, RevocationStateUnavailable } from '../revocati
 import { DenylistStore, type DenylistEntry, type RevokedBy, type TokenRef } from '../denylist.store.js';
 import type { RedisDenylistStore } from '../redis-denylist.store.js';
 import { DenylistMemory, type MirrorEntry } from './denylist-memory.js';
-import { APPEND, LEAVE, PENDING, RENEW, streamIdBefore } from './feed-scripts.js';
+import { APPEND, LEAVE, PENDING, type Pending, RENEW, type StreamRead, streamIdBefore } from './feed-scripts.js';
 import { wakeable } from './wakeups.js';
 
 /** The timings of the lease (see docs/architecture.md, "The denylist mirror"). */
@@ -31,9 +31,6 @@ const MAX_IN_STEP_WAIT_MS = 1000;
 /** An instance forgets expired entries at most this often (the memory's buckets are a second wide). */
 const EXPIRE_EVERY_MS = 1000;
 
-type Pending = [tail: string, lapseMs: number, ...pending: string[]];
-/** An XREAD's answer for one stream: its entries as [id, fields]. */
-type StreamRead = [string, [string, string[]][]][] | null;
 type Row = [kind: DenylistEntry['kind'], subject: string, cutoffMs: number | null, untilMs: number];
 
 /**
