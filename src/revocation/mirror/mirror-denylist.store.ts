@@ -149,7 +149,9 @@ export class MirrorDenylistStore extends DenylistStore {
   }
 
   async rebuild(entries: DenylistEntry[]): Promise<void> {
-    // A new epoch: every instance (this one included) joins again, from PostgreSQL.
+    // A new epoch: every instance (this one included) joins again, from PostgreSQL. The members went
+    // with the data: one lease from now, no instance still accepts under a lease from before the loss.
+    await new Promise((r) => setTimeout(r, this.timings.leaseMs));
     await this.store.rebuild(entries);
   }
 
