@@ -192,13 +192,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const contentType = work.kind === 'backchannel_logout' ? 'application/x-www-form-urlencoded' : 'application/json';
     // A receiver still silent long after a healthy one would have answered goes behind now, while
     // its backlog is small, not only once the attempt times out (WEBHOOK_TIMEOUT_MS).
+    const stallMs = stallAfterMs(this.config.webhookTimeoutMs);
     let stalled = false;
     const stall = work.subscriptionBehind
       ? undefined
       : setTimeout(() => {
           stalled = true;
           this.putStalledBehind(d.subscriptionId);
-        }, stallAfterMs(this.config.webhookTimeoutMs));
+        }, stallMs);
     let result: AttemptResult;
     try {
       result = await this.send(d.url, webhookId(d.eventId), body, secrets, contentType);
@@ -211,7 +212,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     // A delivered attempt is one statement (it also ends the subscription's failure streak); a failed one, one transaction.
     const more = step.status !== 'delivered';
     await this.queue.recording(async (tx) => {
-      if (!(await this.deliveries.recordAttempt(tx, d.id, outcome, job.id, stallAfterMs(this.config.webhookTimeoutMs)))) return;
+      if (!(await this.deliveries.recordAttempt(tx, d.id, outcome, job.id, stallMs))) return;
       if (nextAttemptAt) await this.queue.enqueue(tx, [{ deliveryId: d.id, subscriptionId: d.subscriptionId, attempt: attempt + 1, startAfter: nextAttemptAt, behind: true }]);
       if (step.status !== 'delivered') await this.afterFailure(tx, d.subscriptionId, step.gone, work.kind);
     }, more);
